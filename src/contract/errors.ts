@@ -1,0 +1,57 @@
+import { Metadata } from './metadata.ts';
+import { Status, statusName } from './status.ts';
+
+/** One google.protobuf.Any of a google.rpc.Status's details. */
+export interface StatusDetail {
+  typeUrl: string;
+  value: Uint8Array;
+}
+
+export interface StatusErrorOptions {
+  metadata?: Metadata;
+  details?: StatusDetail[];
+  cause?: unknown;
+}
+
+/** An error with a gRPC status code: what handlers throw and what callers catch, on every transport. */
+export class StatusError extends Error {
+  readonly code: Status;
+  /** Trailing metadata sent with (or received with) the status. */
+  readonly metadata: Metadata;
+  readonly details: StatusDetail[];
+
+  constructor(code: Status, message: string, options: StatusErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StatusError';
+    this.code = code;
+    this.metadata = options.metadata ?? new Metadata();
+    this.details = options.details ?? [];
+  }
+
+  get codeName(): string {
+    return statusName(this.code);
+  }
+
+  override toString(): string {
+    return `${this.codeName}: ${this.message}`;
+  }
+
+  /**
+   * The StatusError a thrown value stands for. Plain errors become UNKNOWN with their message,
+   * the way grpc-js reports an exception from a handler; an AbortError becomes CANCELLED.
+   */
+  static from(err: unknown, fallback: Status = Status.UNKNOWN): StatusError {
+    if (err instanceof StatusError) return err;
+    if (err instanceof Error) {
+      if (err.name === 'AbortError') return new StatusError(Status.CANCELLED, err.message || 'cancelled', { cause: err });
+      if (err.name === 'TimeoutError')
+        return new StatusError(Status.DEADLINE_EXCEEDED, err.message || 'deadline exceeded', { cause: err });
+      return new StatusError(fallback, err.message, { cause: err });
+    }
+    return new StatusError(fallback, String(err));
+  }
+}
+
+export function isStatusError(err: unknown): err is StatusError {
+  return err instanceof StatusError;
+}

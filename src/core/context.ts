@@ -1,0 +1,124 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { MethodDescriptor } from '../contract/descriptors.ts';
+import { StatusError } from '../contract/errors.ts';
+import { timeRemaining } from './deadline.ts';
+import { Metadata } from '../contract/metadata.ts';
+import { Status } from '../contract/status.ts';
+
+export type TransportName = 'grpc' | 'http' | 'native' | 'inproc';
+
+/** What a handler (and a server interceptor) knows about the call it serves. */
+export interface CallContext {
+  readonly method: MethodDescriptor;
+  /** Request metadata: headers on HTTP and gRPC, the metadata block on native. */
+  readonly metadata: Metadata;
+  /** Absolute deadline in epoch ms, `Infinity` when the caller set none. */
+  readonly deadline: number;
+  /** Aborted when the caller cancels, disconnects or the deadline passes. */
+  readonly signal: AbortSignal;
+  readonly transport: TransportName;
+  /** The remote address, "host:port". */
+  readonly peer: string;
+  /** Sent before the first response message (HTTP response headers, gRPC initial metadata). */
+  readonly responseHeaders: Metadata;
+  /** Sent with the status (HTTP trailers where possible, gRPC trailers). */
+  readonly responseTrailers: Metadata;
+  timeRemaining(): number;
+}
+
+export interface ServerCallInit {
+  method: MethodDescriptor;
+  metadata: Metadata;
+  deadline: number;
+  transport: TransportName;
+  peer: string;
+}
+
+/**
+ * The context a transport creates for each incoming call. The AbortController is made only
+ * when someone asks for the signal: most unary calls never do, and this is the hot path.
+ */
+export class ServerCallContext implements CallContext {
+  readonly method: MethodDescriptor;
+  readonly metadata: Metadata;
+  readonly deadline: number;
+  readonly transport: TransportName;
+  readonly peer: string;
+  #responseHeaders: Metadata | undefined;
+  #responseTrailers: Metadata | undefined;
+  #controller: AbortController | undefined;
+  #reason: StatusError | undefined;
+  #onCancel: ((reason: StatusError) => void) | undefined;
+
+  constructor(init: ServerCallInit) {
+    this.method = init.method;
+    this.metadata = init.metadata;
+    this.deadline = init.deadline;
+    this.transport = init.transport;
+    this.peer = init.peer;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#reason) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get responseHeaders(): Metadata {
+    this.#responseHeaders ??= new Metadata();
+    return this.#responseHeaders;
+  }
+
+  get responseTrailers(): Metadata {
+    this.#responseTrailers ??= new Metadata();
+    return this.#responseTrailers;
+  }
+
+  /** Response headers if any were set, without creating them. */
+  peekResponseHeaders(): Metadata | undefined {
+    return this.#responseHeaders;
+  }
+
+  peekResponseTrailers(): Metadata | undefined {
+    return this.#responseTrailers;
+  }
+
+  get cancelled(): boolean {
+    return this.#reason !== undefined;
+  }
+
+  /** Why the call was cancelled, if it was. */
+  get cancelReason(): StatusError | undefined {
+    return this.#reason;
+  }
+
+  /** Called by the transport when the caller goes away, and by the host when the deadline passes. */
+  cancel(reason: StatusError = new StatusError(Status.CANCELLED, 'call cancelled by the caller')): void {
+    if (this.#reason) return;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.#onCancel?.(reason);
+  }
+
+  /** One listener, for the host: it fails the call the moment it is cancelled. */
+  onCancel(listener: (reason: StatusError) => void): void {
+    if (this.#reason) listener(this.#reason);
+    else this.#onCancel = listener;
+  }
+
+  timeRemaining(): number {
+    return timeRemaining(this.deadline);
+  }
+}
+
+/**
+ * The call a handler is serving, so that the calls it makes inherit its deadline, its
+ * cancellation and its trace context without passing them by hand.
+ */
+export const currentCallStorage = new AsyncLocalStorage<CallContext>();
+
+export function currentCall(): CallContext | undefined {
+  return currentCallStorage.getStore();
+}

@@ -1,0 +1,153 @@
+import type { MethodDescriptor, ServiceDescriptor } from '../contract/descriptors.ts';
+import { StatusError } from '../contract/errors.ts';
+import { Status } from '../contract/status.ts';
+import { currentCallStorage, type ServerCallContext } from './context.ts';
+import { type ServerInterceptor, chainServer } from './interceptors.ts';
+import type { Implementation, ServiceTypes } from './types.ts';
+
+/** Pushes one response message to the caller; a returned promise means "wait: backpressure". */
+export type Send = (message: unknown) => void | Promise<void>;
+
+type AnyHandler = (input: unknown, ctx: ServerCallContext) => unknown;
+
+/** A method a transport can dispatch to: every transport calls `invoke` the same way. */
+export interface HostedMethod {
+  readonly descriptor: MethodDescriptor;
+  /**
+   * Runs the call: interceptors, deadline, handler. `input` is the request message, or an
+   * AsyncIterable of them when the method streams requests. Streamed responses go to `send`.
+   * Resolves to the response (unary, client streaming) or undefined (response streams);
+   * rejects with a StatusError.
+   */
+  invoke(ctx: ServerCallContext, input: unknown, send?: Send): Promise<unknown>;
+}
+
+export interface ServiceHostOptions {
+  interceptors?: ServerInterceptor[];
+  /**
+   * Run handlers inside an AsyncLocalStorage scope, so calls they make inherit deadline,
+   * cancellation and trace context without `parent`. On by default.
+   */
+  propagateContext?: boolean;
+}
+
+/** The transport-independent server: handlers by path, interceptors, deadlines. */
+export class ServiceHost {
+  readonly #methods = new Map<string, HostedMethod>();
+  readonly #services = new Map<string, ServiceDescriptor>();
+  readonly #interceptors: ServerInterceptor[];
+  readonly #propagate: boolean;
+
+  constructor(options: ServiceHostOptions = {}) {
+    this.#interceptors = options.interceptors ?? [];
+    this.#propagate = options.propagateContext ?? true;
+  }
+
+  /** Serves `service` with `implementation`; handlers may be keyed "sayHello" or "SayHello". */
+  add<S extends ServiceTypes>(service: ServiceDescriptor, implementation: Implementation<S>): this {
+    if (this.#services.has(service.fullName)) throw new Error(`service ${service.fullName} is already served`);
+    const impl = implementation as Record<string, unknown>;
+    const known = new Set<string>();
+    for (const method of service.methods) {
+      known.add(method.localName).add(method.name);
+      const handler = impl[method.localName] ?? impl[method.name];
+      if (handler !== undefined && typeof handler !== 'function') {
+        throw new TypeError(`${method.fullName}: the handler must be a function`);
+      }
+      const bound = handler ? (handler as AnyHandler).bind(implementation) : undefined;
+      this.#methods.set(method.path, this.#host(method, bound));
+    }
+    for (const key of Object.keys(impl)) {
+      if (!known.has(key)) throw new TypeError(`${service.fullName} has no method ${key}`);
+    }
+    this.#services.set(service.fullName, service);
+    return this;
+  }
+
+  /** The method served at "/pkg.Service/Method". */
+  lookup(path: string): HostedMethod | undefined {
+    return this.#methods.get(path);
+  }
+
+  get services(): ServiceDescriptor[] {
+    return [...this.#services.values()];
+  }
+
+  #host(descriptor: MethodDescriptor, handler: AnyHandler | undefined): HostedMethod {
+    const interceptors = this.#interceptors;
+    const propagate = this.#propagate;
+    const run = (ctx: ServerCallContext, input: unknown, send: Send | undefined): Promise<unknown> => {
+      if (!handler) {
+        return Promise.reject(new StatusError(Status.UNIMPLEMENTED, `method ${descriptor.fullName} is not implemented`));
+      }
+      const last = descriptor.responseStream
+        ? () => drain(handler(input, ctx), ctx, send)
+        : () => settle(handler, input, ctx);
+      const chained = interceptors.length === 0 ? last : () => chainServer(interceptors, ctx, last);
+      return propagate ? currentCallStorage.run(ctx, chained) : chained();
+    };
+    return {
+      descriptor,
+      invoke: (ctx, input, send) => withDeadline(ctx, run(ctx, input, send)),
+    };
+  }
+}
+
+function settle(handler: AnyHandler, input: unknown, ctx: ServerCallContext): Promise<unknown> {
+  try {
+    return Promise.resolve(handler(input, ctx));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+async function drain(output: unknown, ctx: ServerCallContext, send: Send | undefined): Promise<undefined> {
+  if (!send) throw new StatusError(Status.INTERNAL, 'a response stream needs a sender');
+  if (output === null || typeof output !== 'object' || !(Symbol.asyncIterator in output || Symbol.iterator in output)) {
+    throw new StatusError(Status.INTERNAL, `${ctx.method.fullName}: a streaming handler must return an iterable`);
+  }
+  for await (const message of output as AsyncIterable<unknown>) {
+    if (ctx.cancelled) break;
+    const wait = send(message);
+    if (wait) await wait;
+  }
+  return undefined;
+}
+
+/**
+ * Fails the call with DEADLINE_EXCEEDED (or the cancel reason) as soon as the deadline passes
+ * or the caller goes away, whether or not the handler notices; the handler's signal aborts.
+ */
+function withDeadline(ctx: ServerCallContext, work: Promise<unknown>): Promise<unknown> {
+  const remaining = ctx.deadline - Date.now();
+  if (remaining <= 0) {
+    const err = new StatusError(Status.DEADLINE_EXCEEDED, 'deadline exceeded before the call started');
+    ctx.cancel(err);
+    work.catch(() => {});
+    return Promise.reject(err);
+  }
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    if (remaining !== Infinity) {
+      timer = setTimeout(() => {
+        const err = new StatusError(Status.DEADLINE_EXCEEDED, 'deadline exceeded');
+        ctx.cancel(err);
+        reject(err);
+      }, remaining);
+    }
+    ctx.onCancel((reason) => {
+      if (timer) clearTimeout(timer);
+      reject(reason);
+    });
+    work.then(
+      (value) => {
+        if (timer) clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        if (timer) clearTimeout(timer);
+        reject(StatusError.from(err));
+      },
+    );
+  });
+}
