@@ -1,8 +1,8 @@
 import protobuf from 'protobufjs';
 import protojson from 'protobufjs/ext/protojson.js';
+import type { FieldInfo, JsonReadOptions, JsonValue, MessageType } from './descriptors.ts';
 import { StatusError } from './errors.ts';
 import { Status } from './status.ts';
-import type { FieldInfo, JsonValue, MessageType } from './descriptors.ts';
 
 const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 
@@ -27,8 +27,11 @@ export class ProtobufMessageType implements MessageType {
 
   encode(message: Record<string, unknown>): Uint8Array {
     try {
-      const value = this.#hasLongs ? (bigintsToStrings(message) as Record<string, unknown>) : message;
-      if (this.#hasLongs) return this.#type.encode(this.#type.fromObject(value)).finish();
+      // Converting first lets 64-bit fields arrive as bigint, string or number.
+      const value = this.#hasLongs ? (toLongs(this.#type, message) as Record<string, unknown>) : message;
+      // protobufjs writes a wrongly typed field as garbage; verifying costs almost nothing.
+      const problem = this.#type.verify(value);
+      if (problem) throw new Error(problem);
       return this.#type.encode(value).finish();
     } catch (err) {
       throw new StatusError(Status.INTERNAL, `cannot encode ${this.fullName}: ${(err as Error).message}`, {
@@ -51,22 +54,30 @@ export class ProtobufMessageType implements MessageType {
 
   toJson(message: Record<string, unknown>): JsonValue {
     try {
-      const value = this.#hasLongs ? this.#type.fromObject(bigintsToStrings(message) as object) : message;
+      const value = this.#hasLongs ? (toLongs(this.#type, message) as Record<string, unknown>) : message;
       return protojson.toJson(this.#type, value as protobuf.Message) as JsonValue;
     } catch (err) {
-      throw new StatusError(Status.INTERNAL, `cannot convert ${this.fullName} to JSON: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new StatusError(
+        Status.INTERNAL,
+        `cannot convert ${this.fullName} to JSON: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
-  fromJson(json: unknown): Record<string, unknown> {
+  fromJson(json: unknown, options?: JsonReadOptions): Record<string, unknown> {
     try {
-      return protojson.fromJson(this.#type, json as object) as unknown as Record<string, unknown>;
+      return protojson.fromJson(this.#type, json as object, options) as unknown as Record<string, unknown>;
     } catch (err) {
-      throw new StatusError(Status.INVALID_ARGUMENT, `invalid JSON for ${this.fullName}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new StatusError(
+        Status.INVALID_ARGUMENT,
+        `invalid JSON for ${this.fullName}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -106,13 +117,38 @@ function hasLongs(type: protobuf.Type, seen: Set<protobuf.Type>): boolean {
   return false;
 }
 
-/** protobufjs would write a bigint as 0: hand it strings, which it parses exactly. */
-function bigintsToStrings(value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
-  if (Array.isArray(value)) return value.map(bigintsToStrings);
-  if ('low' in value && 'high' in value) return value; // a Long
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = bigintsToStrings(v);
+/**
+ * A copy of `value` whose 64-bit fields are Long objects. protobufjs would write a bigint as 0
+ * and refuses strings in verify(); callers may use bigint, string or number.
+ */
+function toLongs(type: protobuf.Type, value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const field of type.fieldsArray) {
+    const v = out[field.name];
+    if (v === undefined || v === null) continue;
+    const convert = LONG_TYPES.has(field.type)
+      ? (x: unknown) => toLong(x, field.type.startsWith('u') || field.type === 'fixed64')
+      : field.resolvedType instanceof protobuf.Type
+        ? (x: unknown) => toLongs(field.resolvedType as protobuf.Type, x)
+        : undefined;
+    if (!convert) continue;
+    if (field.map) {
+      const entries = Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, convert(x)]);
+      out[field.name] = Object.fromEntries(entries);
+    } else if (field.repeated && Array.isArray(v)) {
+      out[field.name] = v.map(convert);
+    } else {
+      out[field.name] = convert(v);
+    }
+  }
   return out;
+}
+
+function toLong(value: unknown, unsigned: boolean): unknown {
+  const Long = protobuf.util.Long;
+  if (typeof value === 'bigint') return Long.fromString(value.toString(), unsigned);
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return Long.fromString(value, unsigned);
+  if (typeof value === 'number' && Number.isInteger(value)) return Long.fromNumber(value, unsigned);
+  return value; // a Long already, or something verify() will name
 }

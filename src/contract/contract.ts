@@ -4,9 +4,9 @@ import protobuf from 'protobufjs';
 import { ProtobufMessageType } from './codec.ts';
 import {
   type Idempotency,
+  lowerFirst,
   type MessageType,
   type MethodDescriptor,
-  lowerFirst,
   methodKind,
   type ServiceDescriptor,
 } from './descriptors.ts';

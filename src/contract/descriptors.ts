@@ -10,11 +10,17 @@ export interface MessageType<T = Record<string, unknown>> {
   encode(message: T | Record<string, unknown>): Uint8Array;
   decode(bytes: Uint8Array): T;
   toJson(message: T | Record<string, unknown>): JsonValue;
-  fromJson(json: unknown): T;
+  /** Strict by default: unknown fields and enum names are INVALID_ARGUMENT unless ignored. */
+  fromJson(json: unknown, options?: JsonReadOptions): T;
   /** A message with every field at its default, overlaid with `init`. */
   create(init?: Record<string, unknown>): T;
   /** The names of the message's fields as the proto file spells them, and their JSON names. */
   readonly fields: readonly FieldInfo[];
+}
+
+export interface JsonReadOptions {
+  /** Skip members the message does not have (and enum names it does not know) instead of failing. */
+  ignoreUnknownFields?: boolean;
 }
 
 export interface FieldInfo {

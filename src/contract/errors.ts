@@ -43,7 +43,8 @@ export class StatusError extends Error {
   static from(err: unknown, fallback: Status = Status.UNKNOWN): StatusError {
     if (err instanceof StatusError) return err;
     if (err instanceof Error) {
-      if (err.name === 'AbortError') return new StatusError(Status.CANCELLED, err.message || 'cancelled', { cause: err });
+      if (err.name === 'AbortError')
+        return new StatusError(Status.CANCELLED, err.message || 'cancelled', { cause: err });
       if (err.name === 'TimeoutError')
         return new StatusError(Status.DEADLINE_EXCEEDED, err.message || 'deadline exceeded', { cause: err });
       return new StatusError(fallback, err.message, { cause: err });

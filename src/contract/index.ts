@@ -3,14 +3,22 @@ export { Contract, createRoot, type LoadOptions, loadContract, loadContractSync 
 export type {
   FieldInfo,
   Idempotency,
+  JsonReadOptions,
   JsonValue,
   MessageType,
   MethodDescriptor,
   MethodKind,
   ServiceDescriptor,
 } from './descriptors.ts';
+export { isStatusError, type StatusDetail, StatusError, type StatusErrorOptions } from './errors.ts';
 export { type HttpRule, httpRulesFromOptions } from './http-rules.ts';
-export { BUNDLED_PROTO_DIR } from './paths.ts';
-export { isStatusError, StatusError, type StatusDetail, type StatusErrorOptions } from './errors.ts';
 export { Metadata, type MetadataInit, type MetadataValue } from './metadata.ts';
-export { codeFromHttpStatus, httpStatusFromCode, isStatus, Status, statusFromName, statusName } from './status.ts';
+export { BUNDLED_PROTO_DIR } from './paths.ts';
+export {
+  codeFromHttpStatus,
+  httpStatusFromCode,
+  isStatus,
+  Status,
+  statusFromName,
+  statusName,
+} from './status.ts';

@@ -3,7 +3,10 @@
  * bytes, all others carry printable ASCII strings (the gRPC rule, applied on every transport).
  */
 export type MetadataValue = string | Uint8Array;
-export type MetadataInit = Metadata | Record<string, MetadataValue | MetadataValue[]> | Iterable<[string, MetadataValue]>;
+export type MetadataInit =
+  | Metadata
+  | Record<string, MetadataValue | MetadataValue[]>
+  | Iterable<[string, MetadataValue]>;
 
 const KEY = /^[0-9a-z_.-]+$/;
 

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 export const BUNDLED_PROTO_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), 'proto');
 
 /** protobufjs ships google/api/{annotations,http}.proto and google/protobuf/descriptor.proto. */
-export const PROTOBUFJS_PROTO_DIR = path.dirname(createRequire(import.meta.url).resolve('protobufjs/package.json'));
+export const PROTOBUFJS_PROTO_DIR = path.dirname(
+  createRequire(import.meta.url).resolve('protobufjs/package.json'),
+);
 
 function findUp(start: string, name: string): string {
   let dir = start;

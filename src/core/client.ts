@@ -56,15 +56,19 @@ class CallPlanner {
     const transport = this.#transport;
     switch (method.kind) {
       case 'unary':
-        return (request, options) => this.#run(this.#plan(method, options), (c) => transport.unary(c, request));
+        return (request, options) =>
+          this.#run(this.#plan(method, options), (c) => transport.unary(c, request));
       case 'client_streaming':
         return (requests, options) =>
           this.#run(this.#plan(method, options), (c) => single(transport.stream(c, requests), method));
       default:
         return (input, options) => {
           const call = this.#plan(method, options);
-          return lazyStream(() =>
-            this.#run(call, (c) => Promise.resolve(transport.stream(c, input))) as Promise<AsyncIterable<unknown>>,
+          return lazyStream(
+            () =>
+              this.#run(call, (c) => Promise.resolve(transport.stream(c, input))) as Promise<
+                AsyncIterable<unknown>
+              >,
           );
         };
     }
@@ -77,7 +81,8 @@ class CallPlanner {
   }
 
   #plan(method: MethodDescriptor, options: CallOptions | undefined): OutgoingCall {
-    const parent: CallContext | undefined = options?.parent === null ? undefined : (options?.parent ?? currentCall());
+    const parent: CallContext | undefined =
+      options?.parent === null ? undefined : (options?.parent ?? currentCall());
     const metadata = this.#metadata ? this.#metadata.clone() : new Metadata();
     if (options?.metadata) metadata.merge(new Metadata(options.metadata));
     let deadline =

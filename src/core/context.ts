@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { MethodDescriptor } from '../contract/descriptors.ts';
 import { StatusError } from '../contract/errors.ts';
-import { timeRemaining } from './deadline.ts';
 import { Metadata } from '../contract/metadata.ts';
 import { Status } from '../contract/status.ts';
+import { timeRemaining } from './deadline.ts';
 
 export type TransportName = 'grpc' | 'http' | 'native' | 'inproc';
 

@@ -2,7 +2,7 @@ import type { MethodDescriptor, ServiceDescriptor } from '../contract/descriptor
 import { StatusError } from '../contract/errors.ts';
 import { Status } from '../contract/status.ts';
 import { currentCallStorage, type ServerCallContext } from './context.ts';
-import { type ServerInterceptor, chainServer } from './interceptors.ts';
+import { chainServer, type ServerInterceptor } from './interceptors.ts';
 import type { Implementation, ServiceTypes } from './types.ts';
 
 /** Pushes one response message to the caller; a returned promise means "wait: backpressure". */
@@ -45,7 +45,8 @@ export class ServiceHost {
 
   /** Serves `service` with `implementation`; handlers may be keyed "sayHello" or "SayHello". */
   add<S extends ServiceTypes>(service: ServiceDescriptor, implementation: Implementation<S>): this {
-    if (this.#services.has(service.fullName)) throw new Error(`service ${service.fullName} is already served`);
+    if (this.#services.has(service.fullName))
+      throw new Error(`service ${service.fullName} is already served`);
     const impl = implementation as Record<string, unknown>;
     const known = new Set<string>();
     for (const method of service.methods) {
@@ -78,7 +79,9 @@ export class ServiceHost {
     const propagate = this.#propagate;
     const run = (ctx: ServerCallContext, input: unknown, send: Send | undefined): Promise<unknown> => {
       if (!handler) {
-        return Promise.reject(new StatusError(Status.UNIMPLEMENTED, `method ${descriptor.fullName} is not implemented`));
+        return Promise.reject(
+          new StatusError(Status.UNIMPLEMENTED, `method ${descriptor.fullName} is not implemented`),
+        );
       }
       const last = descriptor.responseStream
         ? () => drain(handler(input, ctx), ctx, send)
@@ -88,7 +91,7 @@ export class ServiceHost {
     };
     return {
       descriptor,
-      invoke: (ctx, input, send) => withDeadline(ctx, run(ctx, input, send)),
+      invoke: (ctx, input, send) => withDeadline(ctx, () => run(ctx, input, send)),
     };
   }
 }
@@ -103,8 +106,15 @@ function settle(handler: AnyHandler, input: unknown, ctx: ServerCallContext): Pr
 
 async function drain(output: unknown, ctx: ServerCallContext, send: Send | undefined): Promise<undefined> {
   if (!send) throw new StatusError(Status.INTERNAL, 'a response stream needs a sender');
-  if (output === null || typeof output !== 'object' || !(Symbol.asyncIterator in output || Symbol.iterator in output)) {
-    throw new StatusError(Status.INTERNAL, `${ctx.method.fullName}: a streaming handler must return an iterable`);
+  if (
+    output === null ||
+    typeof output !== 'object' ||
+    !(Symbol.asyncIterator in output || Symbol.iterator in output)
+  ) {
+    throw new StatusError(
+      Status.INTERNAL,
+      `${ctx.method.fullName}: a streaming handler must return an iterable`,
+    );
   }
   for await (const message of output as AsyncIterable<unknown>) {
     if (ctx.cancelled) break;
@@ -118,14 +128,15 @@ async function drain(output: unknown, ctx: ServerCallContext, send: Send | undef
  * Fails the call with DEADLINE_EXCEEDED (or the cancel reason) as soon as the deadline passes
  * or the caller goes away, whether or not the handler notices; the handler's signal aborts.
  */
-function withDeadline(ctx: ServerCallContext, work: Promise<unknown>): Promise<unknown> {
+function withDeadline(ctx: ServerCallContext, start: () => Promise<unknown>): Promise<unknown> {
   const remaining = ctx.deadline - Date.now();
   if (remaining <= 0) {
     const err = new StatusError(Status.DEADLINE_EXCEEDED, 'deadline exceeded before the call started');
     ctx.cancel(err);
-    work.catch(() => {});
     return Promise.reject(err);
   }
+  if (ctx.cancelled) return Promise.reject(ctx.cancelReason);
+  const work = start();
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     if (remaining !== Infinity) {

@@ -1,8 +1,14 @@
-export { createClient, type ClientOptions, PROPAGATED_HEADERS } from './client.ts';
-export { type CallContext, currentCall, ServerCallContext, type ServerCallInit, type TransportName } from './context.ts';
+export { type ClientOptions, createClient, PROPAGATED_HEADERS } from './client.ts';
 export {
-  type Deadline,
+  type CallContext,
+  currentCall,
+  ServerCallContext,
+  type ServerCallInit,
+  type TransportName,
+} from './context.ts';
+export {
   DEFAULT_DEADLINE_MS,
+  type Deadline,
   deadlineFromTimeout,
   earliest,
   formatGrpcTimeout,
@@ -11,6 +17,12 @@ export {
   timeRemaining,
 } from './deadline.ts';
 export { type HostedMethod, type Send, ServiceHost, type ServiceHostOptions } from './host.ts';
-export { chainClient, chainServer, type ClientInterceptor, type ServerInterceptor } from './interceptors.ts';
-export type { CallOptions, ClientTransport, ListenAddress, OutgoingCall, ServerTransport } from './transport.ts';
+export { type ClientInterceptor, chainClient, chainServer, type ServerInterceptor } from './interceptors.ts';
+export type {
+  CallOptions,
+  ClientTransport,
+  ListenAddress,
+  OutgoingCall,
+  ServerTransport,
+} from './transport.ts';
 export type * from './types.ts';

@@ -54,28 +54,30 @@ type Awaitable<T> = T | Promise<T>;
 type Source<T> = AsyncIterable<T> | Iterable<T>;
 
 /** The handler of one method, as a service implements it. */
-export type Handler<M> = M extends UnaryMethod<infer I, infer O>
-  ? (request: I, ctx: CallContext) => Awaitable<MessageInit<O>>
-  : M extends ServerStreamingMethod<infer I, infer O>
-    ? (request: I, ctx: CallContext) => Source<MessageInit<O>>
-    : M extends ClientStreamingMethod<infer I, infer O>
-      ? (requests: AsyncIterable<I>, ctx: CallContext) => Awaitable<MessageInit<O>>
-      : M extends BidiStreamingMethod<infer I, infer O>
-        ? (requests: AsyncIterable<I>, ctx: CallContext) => Source<MessageInit<O>>
-        : never;
+export type Handler<M> =
+  M extends UnaryMethod<infer I, infer O>
+    ? (request: I, ctx: CallContext) => Awaitable<MessageInit<O>>
+    : M extends ServerStreamingMethod<infer I, infer O>
+      ? (request: I, ctx: CallContext) => Source<MessageInit<O>>
+      : M extends ClientStreamingMethod<infer I, infer O>
+        ? (requests: AsyncIterable<I>, ctx: CallContext) => Awaitable<MessageInit<O>>
+        : M extends BidiStreamingMethod<infer I, infer O>
+          ? (requests: AsyncIterable<I>, ctx: CallContext) => Source<MessageInit<O>>
+          : never;
 
 /** A service implementation: one handler per method (missing ones answer UNIMPLEMENTED). */
 export type Implementation<S extends ServiceTypes> = { [K in keyof S]?: Handler<S[K]> };
 
 /** A client stub method. */
-export type ClientMethod<M> = M extends UnaryMethod<infer I, infer O>
-  ? (request: MessageInit<I>, options?: CallOptions) => Promise<O>
-  : M extends ServerStreamingMethod<infer I, infer O>
-    ? (request: MessageInit<I>, options?: CallOptions) => AsyncIterable<O>
-    : M extends ClientStreamingMethod<infer I, infer O>
-      ? (requests: Source<MessageInit<I>>, options?: CallOptions) => Promise<O>
-      : M extends BidiStreamingMethod<infer I, infer O>
-        ? (requests: Source<MessageInit<I>>, options?: CallOptions) => AsyncIterable<O>
-        : never;
+export type ClientMethod<M> =
+  M extends UnaryMethod<infer I, infer O>
+    ? (request: MessageInit<I>, options?: CallOptions) => Promise<O>
+    : M extends ServerStreamingMethod<infer I, infer O>
+      ? (request: MessageInit<I>, options?: CallOptions) => AsyncIterable<O>
+      : M extends ClientStreamingMethod<infer I, infer O>
+        ? (requests: Source<MessageInit<I>>, options?: CallOptions) => Promise<O>
+        : M extends BidiStreamingMethod<infer I, infer O>
+          ? (requests: Source<MessageInit<I>>, options?: CallOptions) => AsyncIterable<O>
+          : never;
 
 export type Client<S extends ServiceTypes> = { [K in keyof S]: ClientMethod<S[K]> };

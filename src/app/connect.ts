@@ -1,0 +1,91 @@
+import type { ServiceDescriptor } from '../contract/descriptors.ts';
+import { type ClientOptions, createClient } from '../core/client.ts';
+import type { ClientTransport } from '../core/transport.ts';
+import type { Client, ServiceTypes, UntypedService } from '../core/types.ts';
+import { GrpcClientTransport } from '../transports/grpc/index.ts';
+import { HttpClientTransport } from '../transports/http/index.ts';
+import { NativeClientTransport } from '../transports/native/index.ts';
+
+export type TransportKind = 'grpc' | 'http' | 'native';
+
+export const TRANSPORT_KINDS: readonly TransportKind[] = ['grpc', 'http', 'native'];
+
+export interface TlsClientOptions {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  servername?: string;
+}
+
+export interface TransportOptions {
+  /** "host:port", or a URL whose scheme names the transport: grpc://, grpcs://, http://, https://, native://. */
+  target: string;
+  /** Which transport, when the target has no scheme. gRPC unless set: every server speaks it. */
+  transport?: TransportKind;
+  tls?: TlsClientOptions | boolean;
+  maxMessageBytes?: number;
+}
+
+/** Splits a target into transport, "host:port" and whether TLS is on. */
+export function parseTarget(
+  target: string,
+  fallback: TransportKind = 'grpc',
+): {
+  kind: TransportKind;
+  address: string;
+  tls: boolean;
+} {
+  const match = /^([a-z]+):\/\/(.+?)\/?$/.exec(target);
+  if (!match) return { kind: fallback, address: target, tls: false };
+  const [, scheme, address] = match as unknown as [string, string, string];
+  switch (scheme) {
+    case 'grpc':
+      return { kind: 'grpc', address, tls: false };
+    case 'grpcs':
+      return { kind: 'grpc', address, tls: true };
+    case 'http':
+      return { kind: 'http', address, tls: false };
+    case 'https':
+      return { kind: 'http', address, tls: true };
+    case 'native':
+      return { kind: 'native', address, tls: false };
+    case 'natives':
+      return { kind: 'native', address, tls: true };
+    default:
+      throw new Error(
+        `unknown transport scheme ${scheme}:// in ${target} (use grpc, grpcs, http, https, native)`,
+      );
+  }
+}
+
+/** A client transport for a target: the one place that maps transport names to classes. */
+export function clientTransport(options: TransportOptions): ClientTransport {
+  const { kind, address, tls: schemeTls } = parseTarget(options.target, options.transport);
+  const tls = options.tls ?? schemeTls;
+  const tlsOptions = tls === true ? {} : tls === false ? undefined : tls;
+  const common = { target: address, maxMessageBytes: options.maxMessageBytes };
+  switch (kind) {
+    case 'grpc':
+      return new GrpcClientTransport({ ...common, tls: tlsOptions });
+    case 'http':
+      return new HttpClientTransport({ ...common, tls: tlsOptions });
+    case 'native':
+      return new NativeClientTransport({ ...common, tls: tlsOptions });
+  }
+}
+
+export type ConnectedClient<S extends ServiceTypes> = Client<S> & {
+  /** Closes the connection this client opened. */
+  close(): Promise<void>;
+};
+
+/** A typed client of `service` at `target`, with its own connection. */
+export function connect<S extends ServiceTypes = UntypedService>(
+  service: ServiceDescriptor,
+  options: TransportOptions & ClientOptions,
+): ConnectedClient<S> {
+  const transport = clientTransport(options);
+  const client = createClient<S>(service, transport, options) as ConnectedClient<S>;
+  Object.defineProperty(client, 'close', { value: () => transport.close(), enumerable: false });
+  return client;
+}

@@ -1,0 +1,73 @@
+import type { ServiceDescriptor } from '../contract/descriptors.ts';
+import { ServiceHost, type ServiceHostOptions } from '../core/host.ts';
+import type { ListenAddress, ServerTransport } from '../core/transport.ts';
+import type { Implementation, ServiceTypes } from '../core/types.ts';
+import { GrpcServer, type GrpcServerOptions } from '../transports/grpc/index.ts';
+import { HttpServer, type HttpServerOptions } from '../transports/http/index.ts';
+import { NativeServer, type NativeServerOptions } from '../transports/native/index.ts';
+import type { TransportKind } from './connect.ts';
+
+export interface ServerOptions extends ServiceHostOptions {
+  /** Serve gRPC (HTTP/2) with these options; omitted or false: not served. */
+  grpc?: GrpcServerOptions | false;
+  /** Serve HTTP/REST (JSON) with these options. */
+  http?: HttpServerOptions | false;
+  /** Serve the native TCP protocol with these options. */
+  native?: NativeServerOptions | false;
+}
+
+/** Where each transport listens once `listen()` has resolved. */
+export type ServerAddresses = Partial<Record<TransportKind, ListenAddress>>;
+
+/**
+ * One service host served on every configured transport, one port per protocol. A handler
+ * is written once; which transport carried a call is visible only as `ctx.transport`.
+ */
+export class Server {
+  readonly host: ServiceHost;
+  readonly #options: ServerOptions;
+  readonly #transports: ServerTransport[] = [];
+  #addresses: ServerAddresses = {};
+
+  constructor(options: ServerOptions = {}) {
+    this.#options = options;
+    this.host = new ServiceHost(options);
+  }
+
+  add<S extends ServiceTypes>(service: ServiceDescriptor, implementation: Implementation<S>): this {
+    this.host.add(service, implementation);
+    return this;
+  }
+
+  get addresses(): ServerAddresses {
+    return this.#addresses;
+  }
+
+  /** Starts every configured transport; if one fails to listen, the others are closed again. */
+  async listen(): Promise<ServerAddresses> {
+    const { grpc, http, native } = this.#options;
+    const planned: [TransportKind, ServerTransport][] = [];
+    if (grpc) planned.push(['grpc', new GrpcServer(this.host, grpc)]);
+    if (http) planned.push(['http', new HttpServer(this.host, http)]);
+    if (native) planned.push(['native', new NativeServer(this.host, native)]);
+    if (planned.length === 0) throw new Error('no transport configured: set grpc, http or native');
+    const addresses: ServerAddresses = {};
+    try {
+      for (const [kind, transport] of planned) {
+        addresses[kind] = await transport.listen();
+        this.#transports.push(transport);
+      }
+    } catch (err) {
+      await this.close(0);
+      throw err;
+    }
+    this.#addresses = addresses;
+    return addresses;
+  }
+
+  /** Stops accepting calls on every transport and lets in-flight calls finish within `graceMs`. */
+  async close(graceMs = 5000): Promise<void> {
+    const transports = this.#transports.splice(0);
+    await Promise.all(transports.map((t) => t.close(graceMs)));
+  }
+}

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { echoContract } from '../../test/fixtures/echo-service.ts';
+import { Metadata, Status, StatusError } from '../contract/index.ts';
+import { type CallContext, currentCall, ServerCallContext } from './context.ts';
+import { ServiceHost } from './host.ts';
+import type { Message } from './types.ts';
+
+const echo = echoContract().service('sb.test.Echo');
+const unary = echo.method('Unary')!;
+
+function context(deadline = Date.now() + 5000): ServerCallContext {
+  return new ServerCallContext({
+    method: unary,
+    metadata: new Metadata(),
+    deadline,
+    transport: 'inproc',
+    peer: 'test',
+  });
+}
+
+async function statusOf(promise: Promise<unknown>): Promise<number> {
+  try {
+    await promise;
+    return Status.OK;
+  } catch (err) {
+    assert.ok(err instanceof StatusError, String(err));
+    return err.code;
+  }
+}
+
+describe('ServiceHost', () => {
+  it('finds handlers by local or proto name and refuses unknown ones', () => {
+    const host = new ServiceHost().add(echo, { Unary: (req: Message) => req });
+    assert.ok(host.lookup('/sb.test.Echo/Unary'));
+    assert.equal(host.lookup('/sb.test.Echo/Nope'), undefined);
+    assert.throws(() => new ServiceHost().add(echo, { nope: () => ({}) } as never), /has no method nope/);
+    assert.throws(() => host.add(echo, {}), /already served/);
+  });
+
+  it('answers UNIMPLEMENTED for a method without a handler', async () => {
+    const host = new ServiceHost().add(echo, {});
+    assert.equal(await statusOf(host.lookup(unary.path)!.invoke(context(), {})), Status.UNIMPLEMENTED);
+  });
+
+  it('fails on the deadline even when the handler ignores it, and aborts its signal', async () => {
+    let signal: AbortSignal | undefined;
+    const host = new ServiceHost().add(echo, {
+      unary: (_req: Message, ctx: CallContext) => {
+        signal = ctx.signal;
+        return new Promise(() => {});
+      },
+    });
+    const started = Date.now();
+    assert.equal(
+      await statusOf(host.lookup(unary.path)!.invoke(context(Date.now() + 50), {})),
+      Status.DEADLINE_EXCEEDED,
+    );
+    assert.ok(Date.now() - started < 1000);
+    assert.equal(signal?.aborted, true);
+  });
+
+  it('does not start a call whose deadline has passed', async () => {
+    let ran = false;
+    const host = new ServiceHost().add(echo, {
+      unary: () => {
+        ran = true;
+        return {};
+      },
+    });
+    assert.equal(
+      await statusOf(host.lookup(unary.path)!.invoke(context(Date.now() - 1), {})),
+      Status.DEADLINE_EXCEEDED,
+    );
+    assert.equal(ran, false);
+  });
+
+  it('fails with the cancel reason when the transport cancels', async () => {
+    const host = new ServiceHost().add(echo, { unary: () => new Promise(() => {}) });
+    const ctx = context();
+    const call = host.lookup(unary.path)!.invoke(ctx, {});
+    ctx.cancel();
+    assert.equal(await statusOf(call), Status.CANCELLED);
+    assert.equal(ctx.signal.aborted, true, 'a signal asked for after the cancel is aborted too');
+  });
+
+  it('runs interceptors outermost first and lets them refuse', async () => {
+    const order: string[] = [];
+    const host = new ServiceHost({
+      interceptors: [
+        async (_ctx, next) => {
+          order.push('outer in');
+          const res = await next();
+          order.push('outer out');
+          return res;
+        },
+        async (ctx, next) => {
+          order.push('inner');
+          if (ctx.metadata.has('x-deny')) throw new StatusError(Status.PERMISSION_DENIED, 'no');
+          return next();
+        },
+      ],
+    }).add(echo, {
+      unary: () => {
+        order.push('handler');
+        return { text: 'ok' };
+      },
+    });
+    const res = (await host.lookup(unary.path)!.invoke(context(), {})) as Message;
+    assert.equal(res.text, 'ok');
+    assert.deepEqual(order, ['outer in', 'inner', 'handler', 'outer out']);
+    const denied = context();
+    denied.metadata.set('x-deny', '1');
+    assert.equal(await statusOf(host.lookup(unary.path)!.invoke(denied, {})), Status.PERMISSION_DENIED);
+  });
+
+  it('makes the call current for code the handler runs', async () => {
+    let inside: CallContext | undefined;
+    const host = new ServiceHost().add(echo, {
+      unary: async () => {
+        await new Promise((r) => setTimeout(r, 1));
+        inside = currentCall();
+        return {};
+      },
+    });
+    const ctx = context();
+    await host.lookup(unary.path)!.invoke(ctx, {});
+    assert.equal(inside, ctx);
+    assert.equal(currentCall(), undefined);
+  });
+
+  it('streams responses through send and reports a non-iterable as INTERNAL', async () => {
+    const serverStream = echo.method('ServerStream')!;
+    const sent: unknown[] = [];
+    const host = new ServiceHost().add(echo, {
+      async *serverStream() {
+        yield { index: 1 };
+        yield { index: 2 };
+      },
+    });
+    const ctx = new ServerCallContext({
+      method: serverStream,
+      metadata: new Metadata(),
+      deadline: Date.now() + 5000,
+      transport: 'inproc',
+      peer: 'test',
+    });
+    await host.lookup(serverStream.path)!.invoke(ctx, {}, (m) => {
+      sent.push(m);
+    });
+    assert.deepEqual(sent, [{ index: 1 }, { index: 2 }]);
+    const broken = new ServiceHost().add(echo, { serverStream: (() => 42) as never });
+    assert.equal(
+      await statusOf(broken.lookup(serverStream.path)!.invoke(ctx, {}, () => {})),
+      Status.INTERNAL,
+    );
+  });
+});

@@ -1,0 +1,4 @@
+/** Switchboard: one Protocol Buffers contract, served and called over HTTP/REST, gRPC and native TCP. */
+export * from './app/index.ts';
+export * from './contract/index.ts';
+export * from './core/index.ts';
