@@ -1,7 +1,7 @@
 import type { ServiceDescriptor } from '../contract/descriptors.ts';
 import { ServiceHost, type ServiceHostOptions } from '../core/host.ts';
 import type { ListenAddress, ServerTransport } from '../core/transport.ts';
-import type { Implementation, ServiceTypes } from '../core/types.ts';
+import type { Implementation, ServiceTypes, UntypedService } from '../core/types.ts';
 import { GrpcServer, type GrpcServerOptions } from '../transports/grpc/index.ts';
 import { HttpServer, type HttpServerOptions } from '../transports/http/index.ts';
 import { NativeServer, type NativeServerOptions } from '../transports/native/index.ts';
@@ -34,7 +34,10 @@ export class Server {
     this.host = new ServiceHost(options);
   }
 
-  add<S extends ServiceTypes>(service: ServiceDescriptor, implementation: Implementation<S>): this {
+  add<S extends ServiceTypes = UntypedService>(
+    service: ServiceDescriptor,
+    implementation: Implementation<NoInfer<S>>,
+  ): this {
     this.host.add(service, implementation);
     return this;
   }

@@ -1,3 +1,4 @@
+import Long from 'long';
 import protobuf from 'protobufjs';
 import protojson from 'protobufjs/ext/protojson.js';
 import type { FieldInfo, JsonReadOptions, JsonValue, MessageType } from './descriptors.ts';
@@ -55,7 +56,7 @@ export class ProtobufMessageType implements MessageType {
   toJson(message: Record<string, unknown>): JsonValue {
     try {
       const value = this.#hasLongs ? (toLongs(this.#type, message) as Record<string, unknown>) : message;
-      return protojson.toJson(this.#type, value as protobuf.Message) as JsonValue;
+      return protojson.toJson(this.#type, value as object) as JsonValue;
     } catch (err) {
       throw new StatusError(
         Status.INTERNAL,
@@ -146,7 +147,6 @@ function toLongs(type: protobuf.Type, value: unknown): unknown {
 }
 
 function toLong(value: unknown, unsigned: boolean): unknown {
-  const Long = protobuf.util.Long;
   if (typeof value === 'bigint') return Long.fromString(value.toString(), unsigned);
   if (typeof value === 'string' && /^-?\d+$/.test(value)) return Long.fromString(value, unsigned);
   if (typeof value === 'number' && Number.isInteger(value)) return Long.fromNumber(value, unsigned);

@@ -3,7 +3,7 @@ import { StatusError } from '../contract/errors.ts';
 import { Status } from '../contract/status.ts';
 import { currentCallStorage, type ServerCallContext } from './context.ts';
 import { chainServer, type ServerInterceptor } from './interceptors.ts';
-import type { Implementation, ServiceTypes } from './types.ts';
+import type { Implementation, ServiceTypes, UntypedService } from './types.ts';
 
 /** Pushes one response message to the caller; a returned promise means "wait: backpressure". */
 export type Send = (message: unknown) => void | Promise<void>;
@@ -44,7 +44,10 @@ export class ServiceHost {
   }
 
   /** Serves `service` with `implementation`; handlers may be keyed "sayHello" or "SayHello". */
-  add<S extends ServiceTypes>(service: ServiceDescriptor, implementation: Implementation<S>): this {
+  add<S extends ServiceTypes = UntypedService>(
+    service: ServiceDescriptor,
+    implementation: Implementation<NoInfer<S>>,
+  ): this {
     if (this.#services.has(service.fullName))
       throw new Error(`service ${service.fullName} is already served`);
     const impl = implementation as Record<string, unknown>;

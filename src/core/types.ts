@@ -31,31 +31,42 @@ export interface BidiStreamingMethod<I, O> {
   readonly input: I;
   readonly output: O;
 }
+/** A method of a contract loaded at run time, with no generated types: any message, any kind. */
+export interface UntypedMethod {
+  readonly kind: 'untyped';
+}
+
 export type MethodTypes<I = unknown, O = unknown> =
   | UnaryMethod<I, O>
   | ServerStreamingMethod<I, O>
   | ClientStreamingMethod<I, O>
-  | BidiStreamingMethod<I, O>;
+  | BidiStreamingMethod<I, O>
+  | UntypedMethod;
 
 /** A service's methods keyed by local name ("sayHello"). */
 export type ServiceTypes = { [method: string]: MethodTypes };
 
-/** What an untyped contract loaded at run time gives: any method, plain objects. */
+/** A decoded message of a contract loaded at run time: fields by lowerCamelCase name. */
 export type Message = Record<string, unknown>;
-export type UntypedService = {
-  [method: string]:
-    | UnaryMethod<Message, Message>
-    | ServerStreamingMethod<Message, Message>
-    | ClientStreamingMethod<Message, Message>
-    | BidiStreamingMethod<Message, Message>;
-};
+
+/** What a contract loaded at run time gives: every method untyped. Generate types for more. */
+export type UntypedService = { [method: string]: UntypedMethod };
+
+/**
+ * An untyped handler: the request is a decoded message (or, for streamed requests, an async
+ * iterable of them). Declared as a method so that handlers with narrower parameter types fit.
+ */
+export type UntypedHandler = {
+  handle(request: Message & AsyncIterable<Message>, ctx: CallContext): unknown;
+}['handle'];
 
 type Awaitable<T> = T | Promise<T>;
 type Source<T> = AsyncIterable<T> | Iterable<T>;
 
 /** The handler of one method, as a service implements it. */
-export type Handler<M> =
-  M extends UnaryMethod<infer I, infer O>
+export type Handler<M> = M extends UntypedMethod
+  ? UntypedHandler
+  : M extends UnaryMethod<infer I, infer O>
     ? (request: I, ctx: CallContext) => Awaitable<MessageInit<O>>
     : M extends ServerStreamingMethod<infer I, infer O>
       ? (request: I, ctx: CallContext) => Source<MessageInit<O>>
@@ -68,9 +79,13 @@ export type Handler<M> =
 /** A service implementation: one handler per method (missing ones answer UNIMPLEMENTED). */
 export type Implementation<S extends ServiceTypes> = { [K in keyof S]?: Handler<S[K]> };
 
-/** A client stub method. */
-export type ClientMethod<M> =
-  M extends UnaryMethod<infer I, infer O>
+/**
+ * A client stub method. Untyped methods are typed as unary (the common case); generated types
+ * give streaming methods their real signatures.
+ */
+export type ClientMethod<M> = M extends UntypedMethod
+  ? (request: MessageInit<Message>, options?: CallOptions) => Promise<Message>
+  : M extends UnaryMethod<infer I, infer O>
     ? (request: MessageInit<I>, options?: CallOptions) => Promise<O>
     : M extends ServerStreamingMethod<infer I, infer O>
       ? (request: MessageInit<I>, options?: CallOptions) => AsyncIterable<O>

@@ -12,12 +12,18 @@ import {
   type ClientInterceptor,
   type ClientTransport,
   createClient,
-  type Message,
   type ServerInterceptor,
   ServiceHost,
-  type UntypedService,
 } from '../../src/core/index.ts';
-import { echoContract, echoImplementation, echoObservations } from '../fixtures/echo-service.ts';
+import {
+  type EchoRequest,
+  type EchoService,
+  echoContract,
+  echoImplementation,
+  echoObservations,
+} from '../fixtures/echo-service.ts';
+
+type Message = Partial<EchoRequest>;
 
 export interface ServedTransport {
   /** What the client transport is given: "127.0.0.1:port" or a URL. */
@@ -77,15 +83,15 @@ export function transportConformance(t: TransportUnderTest): void {
       return next();
     };
     const host = new ServiceHost({ interceptors: [recorder] });
-    host.add(echo, echoImplementation as never);
+    host.add<EchoService>(echo, echoImplementation);
     let served: ServedTransport;
     let transport: ClientTransport;
-    let client: Client<UntypedService>;
+    let client: Client<EchoService>;
 
     before(async () => {
       served = await t.serve(host);
       transport = t.client(served.target);
-      client = createClient(echo, transport);
+      client = createClient<EchoService>(echo, transport);
     });
     after(async () => {
       await transport.close();
@@ -129,7 +135,7 @@ export function transportConformance(t: TransportUnderTest): void {
       const s = await t.serve(bare);
       const c = t.client(s.target);
       try {
-        const err = await rejectsWith(createClient(echo, c).unary({}), Status.UNKNOWN);
+        const err = await rejectsWith(createClient<EchoService>(echo, c).unary({}), Status.UNKNOWN);
         assert.match(err.message, /boom/);
       } finally {
         await c.close();
@@ -142,7 +148,7 @@ export function transportConformance(t: TransportUnderTest): void {
       const s = await t.serve(bare);
       const c = t.client(s.target);
       try {
-        await rejectsWith(createClient(echo, c).unary({ text: 'x' }), Status.UNIMPLEMENTED);
+        await rejectsWith(createClient<EchoService>(echo, c).unary({ text: 'x' }), Status.UNIMPLEMENTED);
       } finally {
         await c.close();
         await s.close();
@@ -301,21 +307,21 @@ export function transportConformance(t: TransportUnderTest): void {
         call.metadata.set('x-stamped', call.method.name);
         return next(call);
       };
-      const stamped = createClient(echo, transport, { interceptors: [stamp] });
+      const stamped = createClient<EchoService>(echo, transport, { interceptors: [stamp] });
       const res = await stamped.unary({ text: 'i' });
       assert.ok((res.metadata as string[]).includes('x-stamped=Unary'));
     });
 
     it('propagates deadline and trace context from a handler to the calls it makes', async () => {
-      const relay = new ServiceHost().add(echo, {
+      const relay = new ServiceHost().add<EchoService>(echo, {
         // Calls the main server with no options: deadline and traceparent come from this call.
-        unary: (req: Message) => client.unary({ text: `relayed ${req.text}` }),
+        unary: (req: EchoRequest) => client.unary({ text: `relayed ${req.text}` }),
       });
       const s = await t.serve(relay);
       const c = t.client(s.target);
       try {
         const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-        const res = await createClient(echo, c).unary(
+        const res = await createClient<EchoService>(echo, c).unary(
           { text: 'hop' },
           { timeoutMs: 3000, metadata: { traceparent } },
         );
@@ -353,7 +359,7 @@ export function transportConformance(t: TransportUnderTest): void {
       const dead = t.client('127.0.0.1:1');
       try {
         await rejectsWith(
-          createClient(echo, dead).unary({ text: 'x' }, { timeoutMs: 3000 }),
+          createClient<EchoService>(echo, dead).unary({ text: 'x' }, { timeoutMs: 3000 }),
           Status.UNAVAILABLE,
         );
       } finally {
