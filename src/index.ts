@@ -2,3 +2,4 @@
 export * from './app/index.ts';
 export * from './contract/index.ts';
 export * from './core/index.ts';
+export * from './services/index.ts';

@@ -2,6 +2,8 @@ import type { ServiceDescriptor } from '../contract/descriptors.ts';
 import { ServiceHost, type ServiceHostOptions } from '../core/host.ts';
 import type { ListenAddress, ServerTransport } from '../core/transport.ts';
 import type { Implementation, ServiceTypes, UntypedService } from '../core/types.ts';
+import { HealthService } from '../services/health.ts';
+import { ReflectionService } from '../services/reflection.ts';
 import { GrpcServer, type GrpcServerOptions } from '../transports/grpc/index.ts';
 import { HttpServer, type HttpServerOptions } from '../transports/http/index.ts';
 import { NativeServer, type NativeServerOptions } from '../transports/native/index.ts';
@@ -14,6 +16,10 @@ export interface ServerOptions extends ServiceHostOptions {
   http?: HttpServerOptions | false;
   /** Serve the native TCP protocol with these options. */
   native?: NativeServerOptions | false;
+  /** Serve grpc.health.v1.Health (on every transport). On unless false. */
+  health?: boolean;
+  /** Serve gRPC server reflection, v1 and v1alpha. On unless false. */
+  reflection?: boolean;
 }
 
 /** Where each transport listens once `listen()` has resolved. */
@@ -25,6 +31,8 @@ export type ServerAddresses = Partial<Record<TransportKind, ListenAddress>>;
  */
 export class Server {
   readonly host: ServiceHost;
+  /** The health the server reports; `setStatus` per service, `shutdown()` while draining. */
+  readonly health: HealthService;
   readonly #options: ServerOptions;
   readonly #transports: ServerTransport[] = [];
   #addresses: ServerAddresses = {};
@@ -32,6 +40,9 @@ export class Server {
   constructor(options: ServerOptions = {}) {
     this.#options = options;
     this.host = new ServiceHost(options);
+    this.health = new HealthService();
+    if (options.health !== false) this.health.addTo(this.host);
+    if (options.reflection !== false) new ReflectionService().addTo(this.host);
   }
 
   add<S extends ServiceTypes = UntypedService>(
@@ -70,6 +81,7 @@ export class Server {
 
   /** Stops accepting calls on every transport and lets in-flight calls finish within `graceMs`. */
   async close(graceMs = 5000): Promise<void> {
+    this.health.shutdown();
     const transports = this.#transports.splice(0);
     await Promise.all(transports.map((t) => t.close(graceMs)));
   }
