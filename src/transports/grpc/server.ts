@@ -1,0 +1,243 @@
+import http2, {
+  type Http2SecureServer,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { StatusError } from '../../contract/errors.ts';
+import { Status } from '../../contract/status.ts';
+import { ServerCallContext } from '../../core/context.ts';
+import { parseGrpcTimeout } from '../../core/deadline.ts';
+import type { ServiceHost } from '../../core/host.ts';
+import type { ListenAddress, ServerTransport } from '../../core/transport.ts';
+import { type Decompressor, decompressorFor } from './compression.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './framing.ts';
+import { ACCEPT_ENCODING, GRPC_CONTENT_TYPE, isGrpcContentType, metadataFromRawHeaders } from './headers.ts';
+import { isGone, ServerCall, stopReading } from './server-call.ts';
+import { addStatusHeaders } from './status-trailers.ts';
+
+const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024;
+
+export interface GrpcServerTlsOptions {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CA(s) that client certificates must chain to. */
+  ca?: string | Buffer;
+  /** Ask clients for a certificate, and refuse those without a valid one. */
+  requestClientCert?: boolean;
+}
+
+export interface GrpcServerOptions {
+  /** '127.0.0.1' unless set. */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  tls?: GrpcServerTlsOptions;
+  /** Largest message accepted or sent: 4 MiB unless set. */
+  maxMessageBytes?: number;
+  /** Streams (calls) one connection may have open at once: 1000 unless set. */
+  maxConcurrentStreams?: number;
+  /** Largest header block (metadata) accepted: 64 KiB unless set. */
+  maxHeaderListBytes?: number;
+  /** A connection without any traffic for this long is closed gracefully: 5 minutes unless set; 0 = never. */
+  idleTimeoutMs?: number;
+  /** Ping each connection this often to find dead peers: 2 hours unless set (gRPC's default); 0 = never. */
+  keepaliveIntervalMs?: number;
+  /** A ping unanswered for this long closes the connection: 20 s unless set. */
+  keepaliveTimeoutMs?: number;
+}
+
+/** The gRPC protocol over node:http2, serving a ServiceHost. */
+export class GrpcServer implements ServerTransport {
+  readonly name = 'grpc';
+  readonly #host: ServiceHost;
+  readonly #options: GrpcServerOptions;
+  readonly #maxBytes: number;
+  #server: Http2Server | Http2SecureServer | undefined;
+  /** Each open connection, with its peer address ("ip:port"). */
+  readonly #sessions = new Map<ServerHttp2Session, string>();
+  readonly #calls = new Set<ServerCall>();
+  /** Set while (and after) close() runs: new connections are turned away at once. */
+  #closing: Promise<void> | undefined;
+
+  constructor(host: ServiceHost, options: GrpcServerOptions = {}) {
+    this.#host = host;
+    this.#options = options;
+    this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  listen(): Promise<ListenAddress> {
+    if (this.#server) return Promise.reject(new Error('the gRPC server is already listening'));
+    this.#closing = undefined;
+    const options = this.#options;
+    const settings = {
+      maxConcurrentStreams: options.maxConcurrentStreams ?? 1000,
+      maxHeaderListSize: options.maxHeaderListBytes ?? 64 * 1024,
+      // Room for a few messages in flight per stream: fewer WINDOW_UPDATE round trips.
+      initialWindowSize: 1024 * 1024,
+    };
+    const common = { settings, maxSessionMemory: 64, peerMaxConcurrentStreams: 1000 };
+    const tls = options.tls;
+    const server = tls
+      ? http2.createSecureServer({
+          ...common,
+          cert: tls.cert,
+          key: tls.key,
+          ca: tls.ca,
+          requestCert: tls.requestClientCert ?? false,
+          rejectUnauthorized: tls.requestClientCert ?? false,
+          ALPNProtocols: ['h2'],
+          allowHTTP1: false,
+        })
+      : http2.createServer(common);
+    this.#server = server;
+    server.on('session', (session: ServerHttp2Session) => this.#onSession(session));
+    server.on(
+      'stream',
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+        this.#onStream(stream, headers, rawHeaders);
+      },
+    );
+    // Errors of one connection (reset sockets, bad prefaces) concern that connection only.
+    server.on('sessionError', ignore);
+    server.on('tlsClientError', ignore);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        server.on('error', ignore);
+        const address = server.address() as AddressInfo;
+        resolve({ host: address.address, port: address.port });
+      });
+    });
+  }
+
+  /**
+   * Sends GOAWAY on every connection so no new call starts, lets calls in flight finish for up
+   * to `graceMs`, then cancels the rest (their handlers' signals abort, their streams are reset).
+   */
+  close(graceMs = 5000): Promise<void> {
+    const server = this.#server;
+    if (!server) return Promise.resolve();
+    this.#closing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.#cancelAll(), Math.max(0, graceMs));
+      server.close(() => {
+        clearTimeout(timer);
+        if (this.#server === server) this.#server = undefined;
+        resolve();
+      });
+      for (const session of this.#sessions.keys()) session.close();
+    });
+    return this.#closing;
+  }
+
+  #cancelAll(): void {
+    const reason = new StatusError(Status.UNAVAILABLE, 'the server is shutting down');
+    for (const call of [...this.#calls]) call.cancel(reason);
+    for (const session of this.#sessions.keys()) session.destroy();
+  }
+
+  #onSession(session: ServerHttp2Session): void {
+    const socket = session.socket;
+    const address = socket.remoteAddress ?? 'unknown';
+    const peer = address.includes(':')
+      ? `[${address}]:${socket.remotePort}`
+      : `${address}:${socket.remotePort}`;
+    this.#sessions.set(session, peer);
+    session.on('error', ignore);
+    // A connection window larger than HTTP/2's 64 KiB: big uploads on several streams at once.
+    session.once('connect', () => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
+    const stopKeepalive = this.#keepalive(session);
+    session.once('close', () => {
+      this.#sessions.delete(session);
+      stopKeepalive();
+    });
+    const idle = this.#options.idleTimeoutMs ?? 5 * 60_000;
+    if (idle > 0) session.setTimeout(idle, () => session.close());
+    if (this.#closing) session.close();
+  }
+
+  #keepalive(session: ServerHttp2Session): () => void {
+    const interval = this.#options.keepaliveIntervalMs ?? 2 * 60 * 60_000;
+    if (interval <= 0) return ignore;
+    const timeout = this.#options.keepaliveTimeoutMs ?? 20_000;
+    const timer = setInterval(() => {
+      if (session.closed || session.destroyed) return;
+      const deadline = setTimeout(() => session.destroy(), timeout).unref();
+      const sent = session.ping((err) => {
+        clearTimeout(deadline);
+        if (err && !session.destroyed) session.destroy();
+      });
+      if (!sent) clearTimeout(deadline);
+    }, interval).unref();
+    return () => clearInterval(timer);
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
+    stream.on('error', ignore);
+    if (headers[':method'] !== 'POST') {
+      respondEarly(
+        stream,
+        405,
+        new StatusError(Status.UNIMPLEMENTED, `gRPC calls use POST, not ${headers[':method']}`),
+      );
+      return;
+    }
+    const contentType = headers['content-type'];
+    if (!isGrpcContentType(contentType)) {
+      respondEarly(
+        stream,
+        415,
+        new StatusError(
+          Status.INVALID_ARGUMENT,
+          `unsupported content-type ${JSON.stringify(contentType ?? '')}`,
+        ),
+      );
+      return;
+    }
+    const path = headers[':path'] ?? '';
+    const hosted = this.#host.lookup(path);
+    if (!hosted) {
+      respondEarly(stream, 200, new StatusError(Status.UNIMPLEMENTED, `unknown method ${path}`));
+      return;
+    }
+    let deadline = Infinity;
+    let decompressor: Decompressor | undefined;
+    try {
+      const timeout = headers['grpc-timeout'] as string | undefined;
+      if (timeout !== undefined) deadline = Date.now() + parseGrpcTimeout(timeout);
+      decompressor = decompressorFor(headers['grpc-encoding'] as string | undefined);
+    } catch (err) {
+      respondEarly(stream, 200, StatusError.from(err, Status.INVALID_ARGUMENT));
+      return;
+    }
+    const ctx = new ServerCallContext({
+      method: hosted.descriptor,
+      metadata: metadataFromRawHeaders(rawHeaders),
+      deadline,
+      transport: 'grpc',
+      peer: (stream.session && this.#sessions.get(stream.session as ServerHttp2Session)) || 'unknown',
+    });
+    const call = new ServerCall(stream, hosted, ctx, decompressor, this.#maxBytes, this.#calls);
+    this.#calls.add(call);
+    call.start();
+  }
+}
+
+/** A trailers-only answer before the call reaches a handler. */
+function respondEarly(stream: ServerHttp2Stream, httpStatus: number, err: StatusError): void {
+  if (isGone(stream) || stream.headersSent) return;
+  const headers: OutgoingHttpHeaders = {
+    ':status': httpStatus,
+    'content-type': GRPC_CONTENT_TYPE,
+    'grpc-accept-encoding': ACCEPT_ENCODING,
+  };
+  if (httpStatus === 405) headers.allow = 'POST';
+  stream.respond(addStatusHeaders(headers, err, undefined), { endStream: true });
+  stopReading(stream);
+}
+
+function ignore(): void {}
