@@ -5,7 +5,7 @@ import { createClient } from '../core/client.ts';
 import type { CallOptions } from '../core/transport.ts';
 import type { Message, UntypedService } from '../core/types.ts';
 import { type CliIo, type Command, EXIT_OK, UsageError, usage } from './command.ts';
-import { type Connection, connectTo, contractFor, release, TARGET_OPTIONS } from './contract-source.ts';
+import { type Connection, connectTo, contractFor, TARGET_OPTIONS } from './contract-source.ts';
 
 const HELP = `Usage: switchboard call <package.Service/Method> [json] --target host:port [options]
 
@@ -66,7 +66,7 @@ export const callCommand: Command = {
       await invoke(descriptor, requests, connection, io);
       return EXIT_OK;
     } finally {
-      release(connection.transport);
+      await connection.transport.close();
     }
   },
 };

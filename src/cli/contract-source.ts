@@ -68,14 +68,6 @@ async function clientTransportFor(
   }
 }
 
-/**
- * Closes a transport without waiting for it: the command is done and the process is about to
- * exit, and an idle connection that does not keep the process alive may never report closed.
- */
-export function release(transport: ClientTransport): void {
-  transport.close().catch(() => {});
-}
-
 /** `-H key:value` (or `key=value`) flags as call metadata; `-bin` keys take base64. */
 export function headers(list: readonly string[]): Metadata {
   const metadata = new Metadata();

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ReflectionClient } from '../services/reflection-client.ts';
 import { type Command, EXIT_OK, UsageError, usage } from './command.ts';
-import { connectTo, contractFor, release, TARGET_OPTIONS } from './contract-source.ts';
+import { connectTo, contractFor, TARGET_OPTIONS } from './contract-source.ts';
 
 const HELP = `Usage: switchboard list [package.Service] --target host:port [options]
 
@@ -45,7 +45,7 @@ export const listCommand: Command = {
         for (const name of services.sort()) io.out(`${name}\n`);
         return EXIT_OK;
       } finally {
-        release(connection.transport);
+        await connection.transport.close();
       }
     }
     // With --proto, the files describe the service: no server is needed.
@@ -65,7 +65,7 @@ export const listCommand: Command = {
       }
       return EXIT_OK;
     } finally {
-      if (connection) release(connection.transport);
+      if (connection) await connection.transport.close();
     }
   },
 };
