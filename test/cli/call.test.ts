@@ -5,8 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Server } from '../../src/app/index.ts';
 import { run } from '../../src/cli/main.ts';
-import { HealthService, ReflectionService } from '../../src/services/index.ts';
-import { echoContract, echoImplementation } from '../fixtures/echo-service.ts';
+import { type EchoService, echoContract, echoImplementation } from '../fixtures/echo-service.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(REPO, 'bin/switchboard.js');
@@ -63,9 +62,8 @@ function json(result: Result): Record<string, unknown> {
 
 describe('switchboard call and list', () => {
   const server = new Server({ grpc: { port: 0 }, http: { port: 0 }, native: { port: 0 } });
-  server.add(echoContract().service('sb.test.Echo'), echoImplementation as never);
-  new HealthService().addTo(server.host);
-  new ReflectionService().addTo(server.host);
+  // The Server serves health and reflection itself.
+  server.add<EchoService>(echoContract().service('sb.test.Echo'), echoImplementation);
   const targets: Record<string, string> = {};
 
   before(async () => {

@@ -1,0 +1,225 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { StatusError } from '../../contract/errors.ts';
+import type { HttpRule } from '../../contract/http-rules.ts';
+import { Status } from '../../contract/status.ts';
+import type { ServerCallContext } from '../../core/context.ts';
+import type { HostedMethod, ServiceHost } from '../../core/host.ts';
+import type { ListenAddress, ServerTransport } from '../../core/transport.ts';
+import { parsePathTemplate } from './path-template.ts';
+import { RequestBinder, responseSelector } from './request-binding.ts';
+import { writeError, writeJson } from './response-writer.ts';
+import { Router } from './router.ts';
+import { type CallEnvironment, type HttpRoute, serveCall } from './server-call.ts';
+
+export interface HttpServerTlsOptions {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** Set for mutual TLS: clients must then present a certificate signed by one of these CAs. */
+  ca?: string | Buffer;
+}
+
+export interface HttpServerOptions {
+  /** '127.0.0.1' unless set. */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Largest request body (and largest streamed request message); 4 MiB unless set. */
+  maxBodyBytes?: number;
+  /** The same limit under the name every transport's options use; maxBodyBytes wins. */
+  maxMessageBytes?: number;
+  /** Serve HTTPS (HTTP/1.1) with this certificate. */
+  tls?: HttpServerTlsOptions;
+  /** Time a client has to send a request's headers; 10 s unless set. */
+  headersTimeoutMs?: number;
+  /** Time a client has to send a whole request (headers and body); 5 min unless set. */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open; 5 s unless set. */
+  keepAliveTimeoutMs?: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+const HEALTHY = '{"status":"SERVING"}';
+
+/**
+ * The HTTP/REST server: routes requests by the methods' google.api.http rules (plus
+ * `POST /<package>.<Service>/<Method>` for every method), binds path, query and JSON body to
+ * the request message, runs the call on the ServiceHost and answers JSON, NDJSON or SSE.
+ * `GET /healthz` answers `{"status":"SERVING"}` while the server runs (liveness).
+ */
+export class HttpServer implements ServerTransport {
+  readonly name = 'http';
+  readonly #host: ServiceHost;
+  readonly #options: HttpServerOptions;
+  readonly #calls = new Set<ServerCallContext>();
+  readonly #env: CallEnvironment;
+  #router = new Router<HttpRoute>();
+  #server: http.Server | https.Server | undefined;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+  #idle: (() => void) | undefined;
+
+  constructor(host: ServiceHost, options: HttpServerOptions = {}) {
+    this.#host = host;
+    this.#options = options;
+    const calls = this.#calls;
+    this.#env = {
+      maxBodyBytes: options.maxBodyBytes ?? options.maxMessageBytes ?? DEFAULT_MAX_BODY_BYTES,
+      calls: {
+        add: (ctx) => calls.add(ctx),
+        delete: (ctx) => {
+          calls.delete(ctx);
+          if (calls.size === 0) this.#idle?.();
+        },
+      },
+    };
+  }
+
+  /** The address once listening. */
+  get address(): ListenAddress | undefined {
+    const address = this.#server?.address() as AddressInfo | null | undefined;
+    return address ? { host: address.address, port: address.port } : undefined;
+  }
+
+  async listen(): Promise<ListenAddress> {
+    if (this.#server) throw new Error('the HTTP server is already listening');
+    this.#router = buildRouter(this.#host);
+    const o = this.#options;
+    const headersTimeout = o.headersTimeoutMs ?? 10_000;
+    const requestTimeout = Math.max(o.requestTimeoutMs ?? 300_000, headersTimeout);
+    const settings: http.ServerOptions = {
+      headersTimeout,
+      requestTimeout,
+      keepAliveTimeout: o.keepAliveTimeoutMs ?? 5000,
+      // How often Node checks those timeouts: often enough for them to mean what they say.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
+      noDelay: true,
+    };
+    const server = o.tls
+      ? https.createServer(
+          {
+            ...settings,
+            cert: o.tls.cert,
+            key: o.tls.key,
+            // A CA means mutual TLS: clients must present a certificate it signed.
+            ca: o.tls.ca,
+            requestCert: o.tls.ca !== undefined,
+            rejectUnauthorized: o.tls.ca !== undefined,
+          },
+          this.#onRequest,
+        )
+      : http.createServer(settings, this.#onRequest);
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.address as ListenAddress;
+  }
+
+  /**
+   * Stops accepting connections, answers requests that still arrive on open ones with
+   * UNAVAILABLE, lets calls in flight finish for `graceMs`, then cancels them and closes every
+   * connection.
+   */
+  close(graceMs = 5000): Promise<void> {
+    if (!this.#server) return Promise.resolve();
+    this.#closed ??= this.#shutdown(this.#server, graceMs);
+    return this.#closed;
+  }
+
+  async #shutdown(server: http.Server, graceMs: number): Promise<void> {
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    if (this.#calls.size > 0 && graceMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.#idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    const shutdown = new StatusError(Status.UNAVAILABLE, 'the server is shutting down');
+    for (const ctx of this.#calls) ctx.cancel(shutdown);
+    await new Promise((resolve) => setImmediate(resolve)); // let cancelled calls write their answers
+    server.closeAllConnections();
+    await closed;
+  }
+
+  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    let url = req.url ?? '/';
+    if (url.charCodeAt(0) !== 47 /* "/" */) url = absoluteFormPath(url);
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+    if (this.#closing) {
+      res.shouldKeepAlive = false;
+      writeError(res, new StatusError(Status.UNAVAILABLE, 'the server is shutting down'));
+      return;
+    }
+    const found = this.#router.match(method, path);
+    if (found.kind === 'found') {
+      serveCall(this.#env, found.value, req, res, found.segments, q === -1 ? undefined : url.slice(q + 1));
+    } else if (path === '/healthz' && (method === 'GET' || method === 'HEAD')) {
+      writeJson(res, 200, HEALTHY);
+    } else if (found.kind === 'wrong-method') {
+      writeError(res, new StatusError(Status.UNIMPLEMENTED, `method ${method} is not allowed on ${path}`), {
+        httpStatus: 405,
+        extraHeaders: ['allow', found.allowed.join(', ')],
+      });
+    } else {
+      writeError(res, new StatusError(Status.UNIMPLEMENTED, `no route for ${method} ${path}`), {
+        httpStatus: 404,
+      });
+    }
+  };
+}
+
+/**
+ * Every rule of every hosted method, then `POST /<package>.<Service>/<Method>` (whole body) for
+ * each method where that route is still free: the path the client uses for request streams.
+ */
+export function buildRouter(host: ServiceHost): Router<HttpRoute> {
+  const router = new Router<HttpRoute>();
+  const fallbacks: HttpRoute[] = [];
+  for (const service of host.services) {
+    for (const descriptor of service.methods) {
+      const hosted = host.lookup(descriptor.path);
+      if (!hosted) continue;
+      for (const rule of descriptor.httpRules) {
+        router.add(rule.method, parsePathTemplate(rule.path), routeOf(hosted, rule));
+      }
+      fallbacks.push(routeOf(hosted, { method: 'POST', path: descriptor.path, body: '*', responseBody: '' }));
+    }
+  }
+  for (const fallback of fallbacks) {
+    const path = fallback.hosted.descriptor.path;
+    if (router.match('POST', path).kind !== 'found') router.add('POST', parsePathTemplate(path), fallback);
+  }
+  return router;
+}
+
+function routeOf(hosted: HostedMethod, rule: HttpRule): HttpRoute {
+  const { input, output } = hosted.descriptor;
+  return {
+    hosted,
+    binder: new RequestBinder(input, rule, parsePathTemplate(rule.path)),
+    respond: responseSelector(output, rule),
+  };
+}
+
+/** "http://host/path?q" (absolute-form, as proxies send) to "/path?q". */
+function absoluteFormPath(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.pathname + parsed.search;
+  } catch {
+    return '/';
+  }
+}
