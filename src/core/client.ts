@@ -2,7 +2,7 @@ import type { MethodDescriptor, ServiceDescriptor } from '../contract/descriptor
 import { StatusError } from '../contract/errors.ts';
 import { Metadata, type MetadataInit } from '../contract/metadata.ts';
 import { Status } from '../contract/status.ts';
-import { type CallContext, currentCall } from './context.ts';
+import { type CallContext, currentCall, noteClientCreated } from './context.ts';
 import { DEFAULT_DEADLINE_MS, earliest } from './deadline.ts';
 import { type ClientInterceptor, chainClient } from './interceptors.ts';
 import type { CallOptions, ClientTransport, OutgoingCall } from './transport.ts';
@@ -28,6 +28,7 @@ export function createClient<S extends ServiceTypes = UntypedService>(
   transport: ClientTransport,
   options: ClientOptions = {},
 ): Client<S> {
+  noteClientCreated();
   const caller = new CallPlanner(transport, options);
   const stub: Record<string, unknown> = {};
   for (const method of service.methods) {

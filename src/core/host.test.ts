@@ -116,7 +116,7 @@ describe('ServiceHost', () => {
 
   it('makes the call current for code the handler runs', async () => {
     let inside: CallContext | undefined;
-    const host = new ServiceHost().add(echo, {
+    const host = new ServiceHost({ propagateContext: true }).add(echo, {
       unary: async () => {
         await new Promise((r) => setTimeout(r, 1));
         inside = currentCall();
@@ -127,6 +127,18 @@ describe('ServiceHost', () => {
     await host.lookup(unary.path)!.invoke(ctx, {});
     assert.equal(inside, ctx);
     assert.equal(currentCall(), undefined);
+  });
+
+  it('runs handlers outside any scope when propagation is off', async () => {
+    let inside: CallContext | undefined = context();
+    const host = new ServiceHost({ propagateContext: false }).add(echo, {
+      unary: () => {
+        inside = currentCall();
+        return {};
+      },
+    });
+    await host.lookup(unary.path)!.invoke(context(), {});
+    assert.equal(inside, undefined);
   });
 
   it('streams responses through send and reports a non-iterable as INTERNAL', async () => {
@@ -154,5 +166,35 @@ describe('ServiceHost', () => {
       await statusOf(broken.lookup(serverStream.path)!.invoke(ctx, {}, () => {})),
       Status.INTERNAL,
     );
+  });
+});
+
+describe('context propagation by default', () => {
+  // A fresh process, since whether a client exists is process-wide.
+  it('is off in a process without clients and on once one is created', async () => {
+    const { execFile } = await import('node:child_process');
+    const script = `
+      import { Metadata } from './src/contract/index.ts';
+      import { createClient, currentCall, ServerCallContext, ServiceHost } from './src/core/index.ts';
+      import { InprocTransport } from './src/transports/inproc/index.ts';
+      import { echoContract } from './test/fixtures/echo-service.ts';
+      const echo = echoContract().service('sb.test.Echo');
+      const method = echo.method('Unary');
+      const seen = [];
+      const host = new ServiceHost().add(echo, { unary: () => { seen.push(currentCall() !== undefined); return {}; } });
+      const ctx = () => new ServerCallContext({ method, metadata: new Metadata(), deadline: Infinity, transport: 'inproc', peer: 't' });
+      await host.lookup(method.path).invoke(ctx(), {});
+      createClient(echo, new InprocTransport(host));
+      await host.lookup(method.path).invoke(ctx(), {});
+      console.log(JSON.stringify(seen));`;
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        { timeout: 20_000 },
+        (err, out) => (err ? reject(err) : resolve(out)),
+      );
+    });
+    assert.deepEqual(JSON.parse(stdout), [false, true]);
   });
 });

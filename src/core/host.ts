@@ -1,7 +1,7 @@
 import type { MethodDescriptor, ServiceDescriptor } from '../contract/descriptors.ts';
 import { StatusError } from '../contract/errors.ts';
 import { Status } from '../contract/status.ts';
-import { currentCallStorage, type ServerCallContext } from './context.ts';
+import { currentCallStorage, propagationWanted, type ServerCallContext } from './context.ts';
 import { chainServer, type ServerInterceptor } from './interceptors.ts';
 import type { Implementation, ServiceTypes, UntypedService } from './types.ts';
 
@@ -25,8 +25,10 @@ export interface HostedMethod {
 export interface ServiceHostOptions {
   interceptors?: ServerInterceptor[];
   /**
-   * Run handlers inside an AsyncLocalStorage scope, so calls they make inherit deadline,
-   * cancellation and trace context without `parent`. On by default.
+   * Run handlers inside an AsyncLocalStorage scope, so that calls they make inherit deadline,
+   * cancellation and trace context without `parent`. By default this is on as soon as the
+   * process has created a client (a handler cannot call out without one), and a pure server
+   * does not pay for it; `true` forces it on, `false` off (then pass `parent: ctx`).
    */
   propagateContext?: boolean;
 }
@@ -36,11 +38,11 @@ export class ServiceHost {
   readonly #methods = new Map<string, HostedMethod>();
   readonly #services = new Map<string, ServiceDescriptor>();
   readonly #interceptors: ServerInterceptor[];
-  readonly #propagate: boolean;
+  readonly #propagate: boolean | undefined;
 
   constructor(options: ServiceHostOptions = {}) {
     this.#interceptors = options.interceptors ?? [];
-    this.#propagate = options.propagateContext ?? true;
+    this.#propagate = options.propagateContext;
   }
 
   /** Serves `service` with `implementation`; handlers may be keyed "sayHello" or "SayHello". */
@@ -90,7 +92,8 @@ export class ServiceHost {
         ? () => drain(handler(input, ctx), ctx, send)
         : () => settle(handler, input, ctx);
       const chained = interceptors.length === 0 ? last : () => chainServer(interceptors, ctx, last);
-      return propagate ? currentCallStorage.run(ctx, chained) : chained();
+      const scoped = propagate ?? propagationWanted();
+      return scoped ? currentCallStorage.run(ctx, chained) : chained();
     };
     return {
       descriptor,

@@ -182,7 +182,11 @@ describe('GrpcClientTransport against GrpcServer', () => {
   it('leaving a response stream early cancels the server handler', async () => {
     const client = createClient<EchoService>(echo, transport);
     let n = 0;
-    for await (const _ of client.serverStream({ text: 'left early', count: 100_000 })) {
+    for await (const _ of client.serverStream({
+      text: 'left early',
+      count: 100_000,
+      payload: new Uint8Array(16 * 1024),
+    })) {
       if (++n === 2) break;
     }
     await waitFor(() => events.aborted.includes('left early'));

@@ -1,0 +1,95 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from './greeter.ts';
+import { STACKS, type StackId } from './stacks/index.ts';
+
+/** The command line of `npm run bench`. */
+
+export type Part = StackId | 'h2load' | 'memory';
+
+export const PARTS: readonly Part[] = [...STACKS.map((s) => s.id), 'h2load', 'memory'];
+
+export interface BenchOptions {
+  durationS: number;
+  warmupS: number;
+  only: ReadonlySet<Part>;
+  out: string;
+  json: string;
+  concurrency: number;
+  httpConnections: number;
+  idleConnections: number;
+  inflightCalls: number;
+  inflightConnections: number;
+  moleculerNode: string | undefined;
+  host: string;
+  /** The command line as typed, for the report. */
+  command: string;
+}
+
+export const USAGE = `npm run bench -- [options]
+
+  --duration S            measured seconds per stack (default 10), after the warm-up
+  --warmup S              warm-up seconds per stack (default 2)
+  --only a,b,...          run only these parts: ${PARTS.join(', ')}
+  --out FILE              markdown report (default docs/benchmarks.md)
+  --json FILE             raw results (default bench/results/latest.json)
+  --concurrency N         calls in flight (default 64)
+  --http-connections N    keep-alive connections of the HTTP/1.1 clients (default 64)
+  --idle-connections N    idle connections in the memory run (default 1000)
+  --inflight N            parked calls in the memory run (default 10000)
+  --inflight-connections N  connections carrying them (default 16)
+  --moleculer-node PATH   the node binary for the Moleculer processes (default: this one,
+                          falling back to Node 24 from npm if Moleculer fails on it)
+`;
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${value}`);
+  return n;
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'string' },
+      concurrency: { type: 'string' },
+      'http-connections': { type: 'string' },
+      'idle-connections': { type: 'string' },
+      inflight: { type: 'string' },
+      'inflight-connections': { type: 'string' },
+      'moleculer-node': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const only = new Set<Part>();
+  for (const name of (values.only ?? PARTS.join(',')).split(',')) {
+    const part = name.trim() as Part;
+    if (!part) continue;
+    if (!PARTS.includes(part)) throw new Error(`--only: unknown part ${name} (known: ${PARTS.join(', ')})`);
+    only.add(part);
+  }
+  const warmupS = values.warmup === '0' ? 0 : positive('warmup', values.warmup, 2);
+  return {
+    durationS: positive('duration', values.duration, 10),
+    warmupS,
+    only,
+    out: path.resolve(values.out ?? path.join(REPO_ROOT, 'docs/benchmarks.md')),
+    json: path.resolve(values.json ?? path.join(REPO_ROOT, 'bench/results/latest.json')),
+    concurrency: Math.round(positive('concurrency', values.concurrency, 64)),
+    httpConnections: Math.round(positive('http-connections', values['http-connections'], 64)),
+    idleConnections: Math.round(positive('idle-connections', values['idle-connections'], 1000)),
+    inflightCalls: Math.round(positive('inflight', values.inflight, 10_000)),
+    inflightConnections: Math.round(positive('inflight-connections', values['inflight-connections'], 16)),
+    moleculerNode: values['moleculer-node'],
+    host: '127.0.0.1',
+    command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
+  };
+}

@@ -1,0 +1,252 @@
+import type { H2loadRow } from './h2load.ts';
+import type { MemoryRow } from './memory.ts';
+import type { StackId } from './stacks/index.ts';
+import type { ThroughputRow } from './throughput.ts';
+
+/** The markdown report of one run (docs/benchmarks.md). */
+
+export interface Environment {
+  date: string;
+  node: string;
+  /** Which node ran the Moleculer processes, when not the harness's own. */
+  moleculerNode?: string;
+  nproc: string;
+  cpu: string;
+  loadBefore: number[];
+  loadAfter: number[];
+}
+
+export interface RunSettings {
+  command: string;
+  durationS: number;
+  warmupS: number;
+  concurrency: number;
+  httpConnections: number;
+  idleConnections: number;
+  inflightCalls: number;
+  inflightConnections: number;
+}
+
+export interface RunResults {
+  env: Environment;
+  settings: RunSettings;
+  throughput: ThroughputRow[];
+  h2load: H2loadRow[];
+  idle: MemoryRow[];
+  inflight: MemoryRow[];
+}
+
+const int = (n: number | undefined) =>
+  n === undefined || Number.isNaN(n) ? '—' : Math.round(n).toLocaleString('en-US');
+const ms = (n: number | undefined) =>
+  n === undefined || Number.isNaN(n) ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(1);
+const times = (n: number | undefined) =>
+  n === undefined || !Number.isFinite(n) ? 'n/a' : `${n.toFixed(2)}×`;
+const kib = (bytes: number | undefined) => (bytes === undefined ? '—' : (bytes / 1024).toFixed(1));
+const cell = (text: string | undefined) => (text ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** A comparison line: a ratio, and a verdict when the project set a target for it. */
+interface Comparison {
+  name: string;
+  value: number | undefined;
+  /** The ratio must be at least this much; undefined when there is no target. */
+  atLeast?: number;
+  note?: string;
+}
+
+function verdict(c: Comparison): string {
+  if (c.value === undefined || !Number.isFinite(c.value)) return 'n/a (not measured)';
+  if (c.atLeast === undefined) return '—';
+  return c.value >= c.atLeast ? '**met**' : '**not met**';
+}
+
+function comparisons(results: RunResults): Comparison[] {
+  const ok = new Map<StackId, ThroughputRow>();
+  for (const row of results.throughput) if (row.status === 'ok' && row.result) ok.set(row.id, row);
+  const rps = (id: StackId) => ok.get(id)?.result?.rps;
+  const p99 = (id: StackId) => ok.get(id)?.result?.p99Ms;
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || b === 0 ? undefined : a / b;
+  const h2 = (server: H2loadRow['server'], clients: number) =>
+    results.h2load.find((r) => r.server === server && r.clients === clients && r.status === 'ok')?.rps;
+  const list: Comparison[] = [
+    { name: 'native vs Moleculer, req/s', value: ratio(rps('native'), rps('moleculer')), atLeast: 1.2 },
+    { name: 'native vs floor, req/s', value: ratio(rps('native'), rps('floor')), atLeast: 0.8 },
+    {
+      name: 'native p99 vs Moleculer p99',
+      value: ratio(p99('native'), p99('moleculer')),
+      note: 'lower is better',
+    },
+    { name: 'Switchboard gRPC vs grpc-js, req/s', value: ratio(rps('grpc'), rps('grpcjs')), atLeast: 1.5 },
+  ];
+  for (const { clients, streams } of uniqueConfigs(results.h2load)) {
+    list.push({
+      name: `h2load -c ${clients} -m ${streams}: Switchboard gRPC server vs grpc-js server, req/s`,
+      value: ratio(h2('grpc', clients), h2('grpcjs', clients)),
+    });
+  }
+  list.push({
+    name: 'Switchboard HTTP vs Fastify + undici, req/s',
+    value: ratio(rps('http'), rps('fastify')),
+    atLeast: 1,
+  });
+  return list;
+}
+
+function uniqueConfigs(rows: readonly H2loadRow[]): { clients: number; streams: number }[] {
+  const seen = new Map<string, { clients: number; streams: number }>();
+  for (const r of rows) seen.set(`${r.clients}/${r.streams}`, { clients: r.clients, streams: r.streams });
+  return [...seen.values()];
+}
+
+function throughputSection(results: RunResults): string {
+  const floor = results.throughput.find((r) => r.id === 'floor' && r.status === 'ok')?.result?.rps;
+  const rows = results.throughput.map((r) => [
+    r.label,
+    r.node ?? '—',
+    r.connections === undefined ? '—' : String(r.connections),
+    r.status === 'ok' ? `**${int(r.result?.rps)}**` : '—',
+    ms(r.result?.p50Ms),
+    ms(r.result?.p99Ms),
+    r.result && floor ? times(r.result.rps / floor) : '—',
+    r.loadAverage === undefined ? '—' : r.loadAverage.toFixed(2),
+    cell(r.note ?? (r.result && r.result.errors === 0 ? '' : r.status)),
+  ]);
+  return table(
+    ['stack', 'node', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'vs floor', 'load avg at start', 'note'],
+    rows,
+  );
+}
+
+function comparisonSection(results: RunResults): string {
+  const rows = comparisons(results).map((c) => [
+    c.name,
+    times(c.value),
+    c.atLeast === undefined ? (c.note ?? '—') : `≥ ${c.atLeast.toFixed(1)}×`,
+    verdict(c),
+  ]);
+  return table(['comparison', 'measured', 'target', 'verdict'], rows);
+}
+
+function h2loadSection(rows: readonly H2loadRow[]): string {
+  return table(
+    ['server', 'h2load', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'note'],
+    rows.map((r) => [
+      r.label,
+      `-c ${r.clients} -m ${r.streams}`,
+      r.status === 'ok' ? `**${int(r.rps)}**` : '—',
+      ms(r.p50Ms),
+      ms(r.p99Ms),
+      ms(r.meanMs),
+      cell(r.note),
+    ]),
+  );
+}
+
+function memorySection(rows: readonly MemoryRow[], unit: 'connection' | 'call'): string {
+  const scale = unit === 'connection' ? kib : (b: number | undefined) => int(b);
+  const suffix = unit === 'connection' ? 'KiB' : 'bytes';
+  return table(
+    [
+      'server',
+      'count',
+      `heapUsed per ${unit} (${suffix})`,
+      `external per ${unit} (${suffix})`,
+      `RSS per ${unit} (${suffix})`,
+      'note',
+    ],
+    rows.map((r) => [
+      r.label,
+      r.count === undefined ? '—' : int(r.count),
+      scale(r.heapBytesEach),
+      scale(r.externalBytesEach),
+      scale(r.rssBytesEach),
+      cell(r.note),
+    ]),
+  );
+}
+
+export function renderReport(results: RunResults): string {
+  const { env, settings } = results;
+  const out: string[] = [
+    '# Benchmarks',
+    '',
+    '<!-- Generated by bench/run.ts: edit the harness, not this file. See bench/README.md. -->',
+    '',
+    `Produced by \`${settings.command}\` on ${env.date}.`,
+    '',
+    `- Node ${env.node}${env.moleculerNode ? ` (Moleculer processes: Node ${env.moleculerNode})` : ''}; \`nproc\` = ${env.nproc}; ${env.cpu}`,
+    `- Load average (1, 5, 15 min) before the run: ${env.loadBefore.map((n) => n.toFixed(2)).join(', ')}; after: ${env.loadAfter.map((n) => n.toFixed(2)).join(', ')}`,
+    `- Unary \`greet.Greeter/SayHello\` \`{name: 'John'}\` → \`{message: 'Hello, John!'}\` (every response is checked), ${settings.concurrency} calls in flight (closed loop), client and server in separate processes on 127.0.0.1; ${settings.warmupS} s warm-up, then ${settings.durationS} s measured per stack.`,
+    '',
+    '> **Figures vary ±30% from run to run** (and far more on a busy machine): compare only ratios',
+    '> taken from one run, such as the ones below, never absolute figures across runs or machines.',
+    '',
+    '## Unary SayHello, closed loop',
+    '',
+    throughputSection(results),
+    '',
+    '## Ratios and targets',
+    '',
+    comparisonSection(results),
+    '',
+    '## h2load on the gRPC servers',
+    '',
+    'h2load (nghttp2) posts one fixed gRPC message (5-byte prefix + protobuf `greet.Request`) with',
+    '`content-type: application/grpc` and `te: trailers`; the body is first sent once over node:http2',
+    'to check that the server answers it with grpc-status 0 and `Hello, John!`. Percentiles come from',
+    "h2load's per-request log.",
+    '',
+    results.h2load.length ? h2loadSection(results.h2load) : '_Not run._',
+    '',
+    '## Memory',
+    '',
+    'Server memory after forced GC (`--expose-gc`), sampled before and after a client process opens',
+    'its connections or parks its calls, divided by their count. `heapUsed`: JavaScript objects.',
+    '`external`: Buffers and other memory V8 is told of, counted when allocated even if its pages are',
+    'never touched. RSS: what the process really has resident, native state (nghttp2 sessions, socket',
+    'buffers) included, but also whatever V8 keeps reserved, so it is the noisiest of the three.',
+    '',
+    `### Per idle connection (${int(settings.idleConnections)} connections, each after one call)`,
+    '',
+    results.idle.length ? memorySection(results.idle, 'connection') : '_Not run._',
+    '',
+    `### Per call in flight (${int(settings.inflightCalls)} calls over ${settings.inflightConnections} connections, held in the handler)`,
+    '',
+    results.inflight.length ? memorySection(results.inflight, 'call') : '_Not run._',
+    '',
+    "The calls are spread over enough connections to stay under the servers' default stream limits",
+    "(Switchboard's gRPC and native servers allow 1,000 concurrent calls per connection).",
+    '',
+    'HTTP/1.1 (Switchboard HTTP, Fastify) carries one call per connection at a time, so it cannot park',
+    `${int(settings.inflightCalls)} calls on a few connections: its per-call cost is the per-connection cost above.`,
+    '',
+    '## Setup of each stack',
+    '',
+    setupNotes(settings),
+    '',
+  ];
+  return out.join('\n');
+}
+
+function setupNotes(settings: RunSettings): string {
+  return [
+    '- **floor**: 4-byte big-endian length + JSON `{id, name}` → `{id, message}` over one TCP socket,',
+    '  written in bench/stacks/floor.ts; both sides batch every frame produced in one tick into one',
+    '  `write` (a `process.nextTick` flush), `noDelay` on. The ceiling for any Node RPC on this machine.',
+    '- **Moleculer**: 0.15, TCP transporter, JSON serializer, default broker options, `logger: false`;',
+    '  UDP discovery off, the client broker finds the server through a static `urls` entry.',
+    `- **Fastify + undici**: Fastify 5, \`POST /api/hello\` with JSON schemas for body and response; an`,
+    `  undici \`Pool\` of ${settings.httpConnections} keep-alive connections, pipelining 1, so every call in flight has`,
+    '  its own connection (fewer connections would queue calls in the client). Switchboard HTTP gets the',
+    '  same connection count.',
+    '- **grpc-js**: @grpc/grpc-js + @grpc/proto-loader, default options, one channel (one HTTP/2 session).',
+    '- **Switchboard native / gRPC / HTTP**: `ServiceHost` + `createClient` over the transport, as an',
+    '  application uses them (default 30 s deadline on every call, context propagation on).',
+  ].join('\n');
+}

@@ -1,0 +1,197 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { H2LOAD_CONFIGS, type H2loadRow, measureH2load } from './h2load.ts';
+import { IDLE_STACKS, INFLIGHT_STACKS, type MemoryRow, measureIdle, measureInflight } from './memory.ts';
+import { node24 } from './node-runtime.ts';
+import { type BenchOptions, parseOptions, USAGE } from './options.ts';
+import { installCleanup, killAll } from './processes.ts';
+import { type Environment, type RunResults, renderReport } from './report.ts';
+import { STACKS, type StackInfo } from './stacks/index.ts';
+import {
+  firstLine,
+  measureThroughput,
+  missingModule,
+  type ThroughputRow,
+  type ThroughputSettings,
+} from './throughput.ts';
+
+/**
+ * `npm run bench`: every stack's unary SayHello in separate server and client processes, then
+ * h2load on the gRPC servers and the memory runs; writes docs/benchmarks.md and raw JSON.
+ */
+
+function nproc(): string {
+  try {
+    return execFileSync('nproc', { encoding: 'utf8' }).trim();
+  } catch {
+    return String(os.availableParallelism());
+  }
+}
+
+function nodeVersion(execPath: string): string {
+  return execFileSync(execPath, ['--version'], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * Moleculer declares node >= 22: run it on this node first, and only if it fails there, on
+ * Node 24 from npm (see node-runtime.ts). Returns the row and the node that produced it.
+ */
+async function measureMoleculer(info: StackInfo, settings: ThroughputSettings, options: BenchOptions) {
+  if (options.moleculerNode) return measureThroughput(info, settings, options.moleculerNode);
+  const first = await measureThroughput(info, settings);
+  if (first.status !== 'failed') return first;
+  log(`Moleculer failed on Node ${process.version} (${first.note}); retrying on Node 24`);
+  try {
+    const retry = await measureThroughput(info, settings, await node24());
+    return {
+      ...retry,
+      note: [`Node ${process.version} failed: ${first.note}`, retry.note].filter(Boolean).join('; '),
+    };
+  } catch (err) {
+    return { ...first, note: `${first.note}; Node 24 fallback failed: ${firstLine(err)}` };
+  }
+}
+
+function describeMemory(row: MemoryRow, unit: 'connection' | 'call'): string {
+  if (row.status !== 'ok') return row.note ?? row.status;
+  const size = (bytes: number | undefined) =>
+    unit === 'connection' ? `${((bytes ?? 0) / 1024).toFixed(1)} KiB` : `${Math.round(bytes ?? 0)} B`;
+  const text = `${size(row.heapBytesEach)} heap, ${size(row.externalBytesEach)} external, ${size(row.rssBytesEach)} RSS per ${unit}`;
+  return row.note ? `${text} (${row.note})` : text;
+}
+
+function log(message: string): void {
+  console.error(`[bench] ${message}`);
+}
+
+function summarize(row: ThroughputRow): string {
+  const r = row.result;
+  if (row.status !== 'ok' || !r) return `${row.id}: ${row.note ?? row.status}`;
+  return `${row.id}: ${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms${row.note ? ` (${row.note})` : ''}`;
+}
+
+async function main(): Promise<void> {
+  const parsed = parseOptions(process.argv.slice(2));
+  if (parsed === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const options = parsed;
+  installCleanup();
+  const loadBefore = os.loadavg();
+  log(`load average before the run: ${loadBefore.map((n) => n.toFixed(2)).join(' ')}`);
+
+  const settings: ThroughputSettings = {
+    host: options.host,
+    concurrency: options.concurrency,
+    warmupMs: options.warmupS * 1000,
+    durationMs: options.durationS * 1000,
+    httpConnections: options.httpConnections,
+  };
+  const throughput: ThroughputRow[] = [];
+  for (const info of STACKS) {
+    if (!options.only.has(info.id)) continue;
+    if (!missingModule(info)) log(`${info.id}: ${options.warmupS} s warm-up + ${options.durationS} s…`);
+    // Other work on the machine moves the figures: the report shows how busy it was at each start.
+    const loadAverage = os.loadavg()[0];
+    const row =
+      info.id === 'moleculer'
+        ? await measureMoleculer(info, settings, options)
+        : await measureThroughput(info, settings);
+    throughput.push(row.status === 'skipped' ? row : { ...row, loadAverage });
+    log(summarize(row));
+  }
+
+  const h2load: H2loadRow[] = [];
+  if (options.only.has('h2load')) {
+    for (const server of ['grpcjs', 'grpc'] as const) {
+      log(
+        `h2load on ${server} (${H2LOAD_CONFIGS.map((c) => `-c ${c.clients} -m ${c.streams}`).join(', ')})…`,
+      );
+      const rows = await measureH2load(server, {
+        host: options.host,
+        durationS: options.durationS,
+        warmupS: options.warmupS,
+      });
+      h2load.push(...rows);
+      for (const r of rows) log(`h2load ${server} -c ${r.clients} -m ${r.streams}: ${r.rps ?? r.note} req/s`);
+    }
+  }
+
+  const idle: MemoryRow[] = [];
+  const inflight: MemoryRow[] = [];
+  if (options.only.has('memory')) {
+    const memory = {
+      host: options.host,
+      idleConnections: options.idleConnections,
+      inflightCalls: options.inflightCalls,
+      inflightConnections: options.inflightConnections,
+    };
+    for (const stack of IDLE_STACKS) {
+      log(`memory: ${options.idleConnections} idle connections on ${stack}…`);
+      const row = await measureIdle(stack, memory);
+      idle.push(row);
+      log(`  ${describeMemory(row, 'connection')}`);
+    }
+    for (const stack of INFLIGHT_STACKS) {
+      log(`memory: ${options.inflightCalls} calls in flight on ${stack}…`);
+      const row = await measureInflight(stack, memory);
+      inflight.push(row);
+      log(`  ${describeMemory(row, 'call')}`);
+    }
+  }
+
+  const moleculerRow = throughput.find((r) => r.id === 'moleculer');
+  const env: Environment = {
+    date: new Date().toISOString(),
+    node: process.version,
+    moleculerNode:
+      moleculerRow?.node && moleculerRow.node !== process.version
+        ? moleculerRow.node
+        : options.moleculerNode
+          ? nodeVersion(options.moleculerNode)
+          : undefined,
+    nproc: nproc(),
+    cpu: `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`,
+    loadBefore,
+    loadAfter: os.loadavg(),
+  };
+  const results: RunResults = {
+    env,
+    settings: {
+      command: options.command,
+      durationS: options.durationS,
+      warmupS: options.warmupS,
+      concurrency: options.concurrency,
+      httpConnections: options.httpConnections,
+      idleConnections: options.idleConnections,
+      inflightCalls: options.inflightCalls,
+      inflightConnections: options.inflightConnections,
+    },
+    throughput,
+    h2load,
+    idle,
+    inflight,
+  };
+  const markdown = renderReport(results);
+  mkdirSync(path.dirname(options.out), { recursive: true });
+  writeFileSync(options.out, markdown);
+  mkdirSync(path.dirname(options.json), { recursive: true });
+  writeFileSync(options.json, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(markdown);
+  log(`wrote ${path.relative(process.cwd(), options.out)} and ${path.relative(process.cwd(), options.json)}`);
+}
+
+main().then(
+  () => {
+    killAll();
+    process.exit(0);
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    killAll();
+    process.exit(1);
+  },
+);

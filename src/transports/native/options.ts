@@ -1,0 +1,77 @@
+/** Options of the native transport's two halves, and their defaults. */
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_METADATA_BYTES = 64 * 1024;
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
+/** Per-stream flow-control window: enough to keep a loopback stream busy, small enough to bound memory. */
+export const DEFAULT_WINDOW_BYTES = 256 * 1024;
+
+export interface NativeServerTlsOptions {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** Client certificates are requested and checked against this CA when set. */
+  ca?: string | Buffer;
+}
+
+export interface NativeServerOptions {
+  /** Interface to listen on; '127.0.0.1' unless set. */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  tls?: NativeServerTlsOptions;
+  /** Largest request message accepted; larger is RESOURCE_EXHAUSTED. 4 MiB unless set. */
+  maxMessageBytes?: number;
+  /** Largest metadata block (request headers) accepted. 64 KiB unless set. */
+  maxMetadataBytes?: number;
+  /** Calls served at once per connection; more are refused with RESOURCE_EXHAUSTED. 1000 unless set. */
+  maxConcurrentStreams?: number;
+  /** Flow-control window of each request stream, in bytes. 256 KiB unless set. */
+  windowBytes?: number;
+  /** PING a client silent for this long (0 turns it off). 60 s unless set. */
+  keepaliveMs?: number;
+  /** Close a connection whose PING got no answer within this. 20 s unless set. */
+  keepaliveTimeoutMs?: number;
+  /** A connection must complete its HELLO within this. 10 s unless set. */
+  handshakeTimeoutMs?: number;
+  /**
+   * Close a connection that received no complete frame for this long while it either has no
+   * call in flight or is stuck in the middle of a frame (a slowloris). 5 min unless set; 0 off.
+   */
+  idleTimeoutMs?: number;
+}
+
+export interface NativeClientTlsOptions {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  servername?: string;
+  /** true unless set. */
+  rejectUnauthorized?: boolean;
+}
+
+export interface NativeClientOptions {
+  /** "host:port" (or "[v6]:port"). */
+  target: string;
+  tls?: NativeClientTlsOptions;
+  /** Largest response message accepted. 4 MiB unless set. */
+  maxMessageBytes?: number;
+  /** Largest metadata block (response headers, trailers) accepted. 64 KiB unless set. */
+  maxMetadataBytes?: number;
+  /** TCP connect, TLS and HELLO together. 10 s unless set. */
+  connectTimeoutMs?: number;
+  /** PING a server silent for this long (0 turns it off). 30 s unless set. */
+  keepaliveMs?: number;
+  /** Declare the connection dead when a PING got no answer within this. 10 s unless set. */
+  keepaliveTimeoutMs?: number;
+  /** Flow-control window of each response stream, in bytes. 256 KiB unless set. */
+  windowBytes?: number;
+}
+
+/** A positive number option, or its default when unset (or explicitly undefined). */
+export function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new TypeError(`${name} must be a number >= 0, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,409 @@
+import type { Socket } from 'node:net';
+import { StatusError } from '../../contract/errors.ts';
+import { Metadata } from '../../contract/metadata.ts';
+import { Status } from '../../contract/status.ts';
+import { ServerCallContext } from '../../core/context.ts';
+import type { ServiceHost } from '../../core/host.ts';
+import {
+  FrameType,
+  framePayloadLimit,
+  frameTypeName,
+  GoawayCode,
+  MAX_HELLO_BYTES,
+  NO_TIMEOUT,
+  PROTOCOL_VERSION,
+  RequestFlag,
+} from './frame.ts';
+import { FrameDecoder, type FrameHandler } from './frame-decoder.ts';
+import { readCancel, readHello, readWindow } from './frame-payloads.ts';
+import type { Settings } from './frame-writer.ts';
+import { IdleWatchdog, type IdleWatched } from './idle-watchdog.ts';
+import { Keepalive, type KeepaliveHost } from './keepalive.ts';
+import { readMetadataBlock } from './metadata-block.ts';
+import { MethodTable } from './method-table.ts';
+import { PayloadReader } from './payload-reader.ts';
+import { ProtocolError, protocolError } from './protocol-error.ts';
+import { ServerCall, type ServerCallConnection } from './server-call.ts';
+import { SocketWriter } from './socket-writer.ts';
+import { StreamTable } from './stream-table.ts';
+
+/** The limits and timers a server applies to each connection (options with defaults applied). */
+export interface ServerConnectionConfig {
+  readonly settings: Settings;
+  readonly keepaliveMs: number;
+  readonly keepaliveTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+enum State {
+  Handshake = 0,
+  Open = 1,
+  /** GOAWAY sent: in-flight calls finish, new ones are refused. */
+  Draining = 2,
+  Closed = 3,
+}
+
+/** How long a closing connection waits for the peer to close its side before destroying the socket. */
+const LINGER_MS = 1000;
+
+/** One client connection on a NativeServer: handshake, dispatch, limits, keepalive, shutdown. */
+export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatched, ServerCallConnection {
+  readonly socket: Socket;
+  readonly writer: SocketWriter;
+  readonly peer: string;
+  readonly #config: ServerConnectionConfig;
+  readonly #decoder: FrameDecoder;
+  readonly #keepalive: Keepalive;
+  readonly #calls = new StreamTable<ServerCall>();
+  readonly #methods: MethodTable;
+  readonly #closed: Promise<void>;
+  #state = State.Handshake;
+  #lastStreamId = 0;
+  #handshakeTimer: NodeJS.Timeout | undefined;
+  readonly #idle: IdleWatchdog;
+  lastFrameAt = Date.now();
+  #frameSeen = false;
+  peerMaxMessageBytes = 0;
+  peerMaxMetadataBytes = 0;
+  peerWindowBytes = 0;
+
+  constructor(socket: Socket, host: ServiceHost, config: ServerConnectionConfig) {
+    this.socket = socket;
+    this.#methods = new MethodTable(host);
+    this.#config = config;
+    const address = socket.remoteAddress ?? 'unknown';
+    this.peer = `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? 0}`;
+    this.writer = new SocketWriter(socket, true);
+    this.#decoder = new FrameDecoder(this, MAX_HELLO_BYTES);
+    this.#keepalive = new Keepalive(this, config.keepaliveMs, config.keepaliveTimeoutMs);
+    this.#idle = new IdleWatchdog(this, config.idleTimeoutMs);
+    this.#closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('close', () => this.#onClose());
+    socket.on('error', () => {}); // 'close' follows; the calls learn of it there
+    if (config.handshakeTimeoutMs > 0) {
+      this.#handshakeTimer = setTimeout(
+        () => this.#die(new ProtocolError(GoawayCode.HANDSHAKE_TIMEOUT, 'no HELLO in time')),
+        config.handshakeTimeoutMs,
+      );
+      this.#handshakeTimer.unref();
+    }
+  }
+
+  get windowBytes(): number {
+    return this.#config.settings.initialWindowBytes;
+  }
+
+  /** Resolves once the socket is closed. */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  get activeCalls(): number {
+    return this.#calls.size;
+  }
+
+  /** Graceful close: GOAWAY, refuse new calls, close once in-flight calls are done. */
+  drain(): void {
+    if (this.#state === State.Handshake) {
+      this.#destroy();
+      return;
+    }
+    if (this.#state !== State.Open) return;
+    this.#state = State.Draining;
+    this.writer.goaway(this.#lastStreamId, GoawayCode.NO_ERROR, 'the server is shutting down');
+    if (this.#calls.size === 0) this.#end();
+  }
+
+  /** The grace period is over: every call left is cancelled with `reason`, which the client receives. */
+  abortCalls(reason: StatusError): void {
+    for (const call of this.#calls.values()) call.abort(reason, true);
+    if (this.#calls.size === 0) this.#end();
+  }
+
+  /** Closes the socket now, without waiting for anyone. */
+  destroy(): void {
+    this.#destroy();
+  }
+
+  callDone(call: ServerCall): void {
+    this.#calls.delete(call.id);
+    if (this.#calls.size === 0) {
+      this.lastFrameAt = Date.now();
+      if (this.#state === State.Draining) this.#end();
+    }
+  }
+
+  sendPing(data: Uint8Array): void {
+    this.writer.ping(FrameType.PING, data);
+  }
+
+  get idleOrStuck(): boolean {
+    return this.#calls.size === 0 || this.#decoder.partial;
+  }
+
+  idleExpired(waitedMs: number): void {
+    this.#die(new ProtocolError(GoawayCode.IDLE_TIMEOUT, `no complete frame for ${waitedMs} ms`));
+  }
+
+  keepaliveExpired(): void {
+    this.#die(new ProtocolError(GoawayCode.KEEPALIVE_TIMEOUT, 'no answer to PING'));
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#keepalive.active = true;
+    try {
+      this.#decoder.push(chunk);
+    } catch (err) {
+      this.#die(
+        err instanceof ProtocolError ? err : new ProtocolError(GoawayCode.INTERNAL_ERROR, String(err)),
+      );
+    }
+    if (this.#frameSeen) {
+      this.#frameSeen = false;
+      this.lastFrameAt = Date.now();
+    }
+  }
+
+  onFrame(type: number, flags: number, streamId: number, buf: Buffer, start: number, end: number): void {
+    this.#frameSeen = true;
+    switch (type) {
+      case FrameType.REQUEST:
+        if (this.#state === State.Handshake) break;
+        this.#onRequest(flags, streamId, buf, start, end);
+        return;
+      case FrameType.MESSAGE:
+        this.#onMessage(streamId, buf.subarray(start, end));
+        return;
+      case FrameType.END:
+        this.#stream(streamId, 'END')?.input?.end();
+        return;
+      case FrameType.CANCEL:
+        this.#onCancel(streamId, readCancel(buf, start, end));
+        return;
+      case FrameType.WINDOW:
+        this.#stream(streamId, 'WINDOW')?.grant(readWindow(buf, start, end));
+        return;
+      case FrameType.HELLO:
+        if (this.#state !== State.Handshake) throw protocolError('a second HELLO');
+        this.#onHello(buf, start, end);
+        return;
+      case FrameType.PING:
+        if (this.#state === State.Handshake) break;
+        this.writer.ping(FrameType.PONG, buf.subarray(start, end));
+        return;
+      case FrameType.PONG:
+      case FrameType.GOAWAY:
+        // Any frame proves liveness; a client's GOAWAY only says it sends no new calls.
+        if (this.#state === State.Handshake) break;
+        return;
+    }
+    if (this.#state === State.Handshake) throw protocolError(`expected HELLO, got ${frameTypeName(type)}`);
+    throw protocolError(`unexpected ${frameTypeName(type)} frame from a client`);
+  }
+
+  #onHello(buf: Buffer, start: number, end: number): void {
+    const hello = readHello(buf, start, end);
+    if (hello.version !== PROTOCOL_VERSION) {
+      throw new ProtocolError(
+        GoawayCode.UNSUPPORTED_VERSION,
+        `protocol version ${hello.version} is not supported (this server speaks ${PROTOCOL_VERSION})`,
+      );
+    }
+    const own = this.#config.settings;
+    const peer = hello.settings;
+    this.peerMaxMessageBytes = peer.maxMessageBytes ?? own.maxMessageBytes;
+    this.peerMaxMetadataBytes = peer.maxMetadataBytes ?? own.maxMetadataBytes;
+    this.peerWindowBytes = peer.initialWindowBytes ?? own.initialWindowBytes;
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+    this.#decoder.maxPayloadBytes = framePayloadLimit(own.maxMessageBytes, own.maxMetadataBytes);
+    this.#state = State.Open;
+    this.writer.hello(own);
+    this.#keepalive.start();
+    this.#idle.start();
+  }
+
+  #onRequest(flags: number, id: number, buf: Buffer, start: number, end: number): void {
+    if (id === 0 || id <= this.#lastStreamId) {
+      throw protocolError(
+        `REQUEST on stream ${id}, which is not above the last stream ${this.#lastStreamId}`,
+      );
+    }
+    this.#lastStreamId = id;
+    // [u16 method id][u16 length + path if METHOD_PATH][u32 timeout ms][metadata block][message]
+    const reader = new PayloadReader(buf, 'REQUEST', start, end);
+    const methodId = reader.u16();
+    const path = flags & RequestFlag.METHOD_PATH ? reader.utf8(reader.u16()) : undefined;
+    const timeoutMs = reader.u32();
+    const entry = this.#methods.resolve(methodId, path);
+    if (this.#state !== State.Open) {
+      this.#refuse(id, Status.UNAVAILABLE, 'the server is shutting down');
+      return;
+    }
+    const settings = this.#config.settings;
+    if (this.#calls.size >= settings.maxConcurrentStreams) {
+      this.#refuse(
+        id,
+        Status.RESOURCE_EXHAUSTED,
+        `too many concurrent calls (limit ${settings.maxConcurrentStreams})`,
+      );
+      return;
+    }
+    const metadataStart = reader.pos;
+    let metadata: Metadata | undefined;
+    try {
+      metadata = readMetadataBlock(reader);
+    } catch (err) {
+      if (!(err instanceof StatusError)) throw err;
+      this.#refuse(id, err.code, err.message);
+      return;
+    }
+    if (reader.pos - metadataStart > settings.maxMetadataBytes) {
+      const size = reader.pos - metadataStart;
+      this.#refuse(
+        id,
+        Status.RESOURCE_EXHAUSTED,
+        `request metadata of ${size} bytes is over the limit of ${settings.maxMetadataBytes}`,
+      );
+      return;
+    }
+    const hosted = entry.hosted;
+    if (!hosted) {
+      this.#refuse(id, Status.UNIMPLEMENTED, `unknown method ${entry.path}`);
+      return;
+    }
+    const method = hosted.descriptor;
+    const hasMessage = (flags & RequestFlag.HAS_MESSAGE) !== 0;
+    let input: unknown;
+    if (!method.requestStream) {
+      if (!hasMessage) {
+        this.#refuse(
+          id,
+          Status.INTERNAL,
+          `${method.fullName} takes one request message and the REQUEST has none`,
+        );
+        return;
+      }
+      const message = reader.rest();
+      if (message.length > settings.maxMessageBytes) {
+        this.#refuse(id, Status.RESOURCE_EXHAUSTED, tooLarge(message.length, settings.maxMessageBytes));
+        return;
+      }
+      try {
+        input = method.input.decode(message);
+      } catch (err) {
+        const status = StatusError.from(err, Status.INVALID_ARGUMENT);
+        this.#refuse(id, status.code, status.message);
+        return;
+      }
+    } else if (hasMessage) {
+      this.#refuse(
+        id,
+        Status.INTERNAL,
+        `${method.fullName} streams its requests: send them as MESSAGE frames`,
+      );
+      return;
+    }
+    const deadline = timeoutMs === NO_TIMEOUT ? Infinity : Date.now() + timeoutMs;
+    const ctx = new ServerCallContext({
+      method,
+      metadata: metadata ?? new Metadata(),
+      deadline,
+      transport: 'native',
+      peer: this.peer,
+    });
+    const call = new ServerCall(this, id, ctx, method);
+    this.#calls.set(id, call);
+    call.start(hosted, method.requestStream ? call.input : input);
+  }
+
+  #onMessage(id: number, payload: Buffer): void {
+    const call = this.#stream(id, 'MESSAGE');
+    if (!call) return;
+    if (!call.input) throw protocolError(`MESSAGE on stream ${id}, whose method takes one request`);
+    const limit = this.#config.settings.maxMessageBytes;
+    if (payload.length > limit) {
+      call.abort(new StatusError(Status.RESOURCE_EXHAUSTED, tooLarge(payload.length, limit)), true);
+      return;
+    }
+    let message: unknown;
+    try {
+      message = call.ctx.method.input.decode(payload);
+    } catch (err) {
+      call.abort(StatusError.from(err, Status.INVALID_ARGUMENT), true);
+      return;
+    }
+    if (!call.receive(message, payload.length)) {
+      throw new ProtocolError(GoawayCode.FLOW_CONTROL_ERROR, `stream ${id} sent a MESSAGE without credit`);
+    }
+  }
+
+  #onCancel(id: number, code: number): void {
+    const call = this.#stream(id, 'CANCEL');
+    if (!call) return;
+    const reason =
+      code === Status.DEADLINE_EXCEEDED
+        ? new StatusError(Status.DEADLINE_EXCEEDED, 'the client gave up: deadline exceeded')
+        : new StatusError(Status.CANCELLED, 'call cancelled by the client');
+    call.abort(reason, false);
+  }
+
+  /** The call on a stream; undefined for one already finished, a protocol error for one never opened. */
+  #stream(id: number, frame: string): ServerCall | undefined {
+    const call = this.#calls.get(id);
+    if (call) return call;
+    if (this.#state === State.Handshake) throw protocolError(`expected HELLO, got ${frame}`);
+    if (id === 0 || id > this.#lastStreamId)
+      throw protocolError(`${frame} on stream ${id}, which was never opened`);
+    return undefined;
+  }
+
+  /** Answers a call that will not run with its status, in one STATUS frame. */
+  #refuse(id: number, code: number, message: string): void {
+    this.writer.status(id, code, message, undefined, undefined, undefined, undefined);
+  }
+
+  /** A connection-level error: GOAWAY with its code, cancel the calls, close. */
+  #die(err: ProtocolError): void {
+    if (this.#state === State.Closed) return;
+    this.#decoder.stop();
+    this.writer.goaway(this.#lastStreamId, err.code, err.message);
+    this.#cancelCalls(new StatusError(Status.UNAVAILABLE, `connection closed: ${err.toString()}`));
+    this.#end();
+  }
+
+  /** Flushes what is pending and half-closes; the socket is destroyed if the peer lingers. */
+  #end(): void {
+    if (this.#state === State.Closed) return;
+    this.#state = State.Closed;
+    this.writer.flush();
+    this.socket.end();
+    setTimeout(() => this.#destroy(), LINGER_MS).unref();
+  }
+
+  #destroy(): void {
+    this.#state = State.Closed;
+    this.socket.destroy();
+  }
+
+  #cancelCalls(reason: StatusError): void {
+    for (const call of this.#calls.values()) call.abort(reason, false);
+  }
+
+  #onClose(): void {
+    this.#state = State.Closed;
+    this.#decoder.stop();
+    this.#keepalive.stop();
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    this.#idle.stop();
+    this.writer.close();
+    this.#cancelCalls(new StatusError(Status.CANCELLED, 'the client disconnected'));
+  }
+}
+
+function tooLarge(size: number, limit: number): string {
+  return `request message of ${size} bytes is over the limit of ${limit}`;
+}

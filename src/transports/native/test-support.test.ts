@@ -1,0 +1,184 @@
+/**
+ * Helpers for the native transport's tests: an Echo server, and a raw peer that speaks frames
+ * over a plain socket so tests can send what a well-behaved client never would. It holds no
+ * test; it is named *.test.ts so that the build (which excludes test files) leaves it out, as
+ * it imports the shared fixtures under test/.
+ */
+import net from 'node:net';
+import { echoContract, echoImplementation } from '../../../test/fixtures/echo-service.ts';
+import type { ServiceDescriptor } from '../../contract/descriptors.ts';
+import { createClient } from '../../core/client.ts';
+import { ServiceHost } from '../../core/host.ts';
+import type { CallOptions } from '../../core/transport.ts';
+import type { Implementation, Message, UntypedService } from '../../core/types.ts';
+import { NativeClientTransport } from './client.ts';
+import { FrameType } from './frame.ts';
+import { FrameDecoder } from './frame-decoder.ts';
+import { FrameWriter } from './frame-writer.ts';
+import type { NativeClientOptions, NativeServerOptions } from './options.ts';
+import { NativeServer } from './server.ts';
+
+export const echoService: ServiceDescriptor = echoContract().service('sb.test.Echo');
+
+export function method(name: string) {
+  const found = echoService.method(name);
+  if (!found) throw new Error(`no method ${name}`);
+  return found;
+}
+
+export interface EchoServer {
+  server: NativeServer;
+  port: number;
+  target: string;
+  close(): Promise<void>;
+}
+
+/** An Echo server on 127.0.0.1 (port 0), with `implementation` overriding the fixture's handlers. */
+export async function startServer(
+  options: NativeServerOptions = {},
+  implementation: Record<string, unknown> = {},
+): Promise<EchoServer> {
+  const handlers = { ...echoImplementation, ...implementation } as unknown as Implementation<UntypedService>;
+  const host = new ServiceHost().add(echoService, handlers);
+  const server = new NativeServer(host, options);
+  const address = await server.listen();
+  return { server, port: address.port, target: `127.0.0.1:${address.port}`, close: () => server.close(0) };
+}
+
+/** The Echo stub, typed loosely enough for tests to send odd requests. */
+export interface EchoStub {
+  unary(request: Message, options?: CallOptions): Promise<Message>;
+  default(request: Message, options?: CallOptions): Promise<Message>;
+  serverStream(request: Message, options?: CallOptions): AsyncIterable<Message>;
+  clientStream(requests: Iterable<Message> | AsyncIterable<Message>, options?: CallOptions): Promise<Message>;
+  bidi(requests: Iterable<Message> | AsyncIterable<Message>, options?: CallOptions): AsyncIterable<Message>;
+}
+
+export interface EchoClient {
+  client: EchoStub;
+  transport: NativeClientTransport;
+  close(): Promise<void>;
+}
+
+export function connectClient(target: string, options: Partial<NativeClientOptions> = {}): EchoClient {
+  const transport = new NativeClientTransport({ target, ...options });
+  const client = createClient(echoService, transport) as unknown as EchoStub;
+  return { client, transport, close: () => transport.close() };
+}
+
+/** One decoded frame, its payload copied. */
+export interface Frame {
+  type: number;
+  flags: number;
+  streamId: number;
+  payload: Buffer;
+}
+
+/** A client that speaks raw frames, for bad input and protocol-level assertions. */
+export class RawPeer {
+  readonly socket: net.Socket;
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<void>;
+  readonly #decoder: FrameDecoder;
+  #waiters: (() => void)[] = [];
+  #ended = false;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    this.#decoder = new FrameDecoder(
+      {
+        onFrame: (type, flags, streamId, buf, start, end) => {
+          this.frames.push({ type, flags, streamId, payload: Buffer.from(buf.subarray(start, end)) });
+          this.#wake();
+        },
+      },
+      64 * 1024 * 1024,
+    );
+    socket.on('data', (chunk: Buffer) => this.#decoder.push(chunk));
+    socket.on('error', () => {});
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.#ended = true;
+        this.#wake();
+        resolve();
+      }),
+    );
+  }
+
+  static async connect(port: number): Promise<RawPeer> {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return new RawPeer(socket);
+  }
+
+  /** Sends HELLO and waits for the server's. */
+  async handshake(settings: Partial<Parameters<FrameWriter['hello']>[0]> = {}): Promise<Frame> {
+    this.send((w) =>
+      w.hello({
+        maxMessageBytes: 4 << 20,
+        maxConcurrentStreams: 0,
+        initialWindowBytes: 1 << 20,
+        maxMetadataBytes: 64 << 10,
+        ...settings,
+      }),
+    );
+    return this.next((f) => f.type === FrameType.HELLO);
+  }
+
+  send(build: (writer: FrameWriter) => void): void {
+    const writer = new FrameWriter();
+    build(writer);
+    this.socket.write(writer.take());
+  }
+
+  write(bytes: Uint8Array): void {
+    this.socket.write(bytes);
+  }
+
+  /** The first frame (received or to come) matching `match`, removed from the list. */
+  async next(match: (frame: Frame) => boolean = () => true, timeoutMs = 5000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.frames.findIndex(match);
+      if (index >= 0) return this.frames.splice(index, 1)[0]!;
+      if (this.#ended) throw new Error('the connection closed before the expected frame');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('timed out waiting for a frame');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `condition` until true or `timeoutMs` passes; returns its last value. */
+export async function eventually(condition: () => boolean, timeoutMs = 3000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await sleep(10);
+  }
+  return true;
+}
