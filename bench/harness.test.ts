@@ -135,7 +135,7 @@ test('npm run bench end to end: separate processes, a report, no process left be
   const report = readFileSync(out, 'utf8');
   assert.match(
     report,
-    /\| floor: raw length-prefixed JSON, one TCP socket \| v20\.\d+\.\d+ \| 1 \| \*\*[\d,]+\*\* \|/,
+    /\| floor: raw length-prefixed JSON, one TCP socket \| v\d+\.\d+\.\d+ \| 1 \| \*\*[\d,]+\*\* \|/,
   );
   const results = JSON.parse(readFileSync(json, 'utf8')) as RunResults;
   assert.equal(results.throughput[0]?.status, 'ok');
