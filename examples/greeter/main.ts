@@ -22,7 +22,7 @@ for (const [kind, address] of Object.entries(addresses)) {
   console.log(`greeter: ${kind.padEnd(6)} listening on ${address.host}:${address.port}`);
 }
 console.log(
-  `greeter: try  curl -s -X POST http://${host}:${addresses.http?.port}/api/hello -d '{"name":"John"}'`,
+  `greeter: try  curl -s http://${host}:${addresses.http?.port}/api/hello -H 'content-type: application/json' -d '{"name":"John"}'`,
 );
 
 for (const kind of Object.keys(addresses) as TransportKind[]) {
