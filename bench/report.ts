@@ -83,6 +83,7 @@ function comparisons(results: RunResults): Comparison[] {
       note: 'lower is better',
     },
     { name: 'Switchboard gRPC vs grpc-js, req/s', value: ratio(rps('grpc'), rps('grpcjs')), atLeast: 1.5 },
+    { name: 'Switchboard gRPC vs raw node:http2, req/s', value: ratio(rps('grpc'), rps('h2raw')) },
   ];
   for (const { clients, streams } of uniqueConfigs(results.h2load)) {
     list.push({

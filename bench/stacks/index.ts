@@ -1,6 +1,6 @@
 import type { Stack } from './stack.ts';
 
-export type StackId = 'floor' | 'moleculer' | 'fastify' | 'grpcjs' | 'native' | 'grpc' | 'http';
+export type StackId = 'floor' | 'moleculer' | 'fastify' | 'grpcjs' | 'h2raw' | 'native' | 'grpc' | 'http';
 
 export interface StackInfo {
   id: StackId;
@@ -37,6 +37,12 @@ export const STACKS: readonly StackInfo[] = [
     label: '@grpc/grpc-js client + server',
     pooled: false,
     load: async () => (await import('./grpcjs.ts')).stack,
+  },
+  {
+    id: 'h2raw',
+    label: 'raw node:http2 client + server, one session',
+    pooled: false,
+    load: async () => (await import('./h2raw.ts')).stack,
   },
   {
     id: 'native',
