@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import type { MethodDescriptor } from '../contract/descriptors.ts';
 import { createClient } from '../core/client.ts';
 import type { CallOptions } from '../core/transport.ts';
 import type { Message, UntypedService } from '../core/types.ts';
-import { type CliIo, type Command, EXIT_OK, UsageError, usage } from './command.ts';
-import { type Connection, connectTo, contractFor, TARGET_OPTIONS } from './contract-source.ts';
+import { type CliIo, type Command, EXIT_OK, UsageError } from './command.ts';
+import { type Connection, connectTo, contractFor, parseTargetArgs } from './contract-source.ts';
 
 const HELP = `Usage: switchboard call <package.Service/Method> [json] --target host:port [options]
 
@@ -41,13 +40,9 @@ export const callCommand: Command = {
   summary: 'call a method and print the response as JSON',
   help: HELP,
   async run(argv, io) {
-    const { values, positionals } = usage(() =>
-      parseArgs({ args: argv, options: TARGET_OPTIONS, allowPositionals: true, strict: true }),
-    );
-    if (values.help) {
-      io.out(HELP);
-      return EXIT_OK;
-    }
+    const args = parseTargetArgs(argv, io, HELP);
+    if (!args) return EXIT_OK;
+    const { values, positionals } = args;
     const [methodName, jsonArg, ...extra] = positionals;
     if (!methodName) throw new UsageError('which method? e.g. switchboard call greet.Greeter/SayHello');
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);

@@ -1,9 +1,10 @@
+import { parseArgs } from 'node:util';
 import type { Contract } from '../contract/contract.ts';
 import { loadContract } from '../contract/contract.ts';
 import { Metadata } from '../contract/metadata.ts';
 import type { ClientTransport } from '../core/transport.ts';
 import { ReflectionClient } from '../services/reflection-client.ts';
-import { UsageError } from './command.ts';
+import { type CliIo, UsageError, usage } from './command.ts';
 
 /** The flags shared by commands that talk to a server. */
 export const TARGET_OPTIONS = {
@@ -15,6 +16,21 @@ export const TARGET_OPTIONS = {
   header: { type: 'string', short: 'H', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/**
+ * Parses the flags and arguments of a command that talks to a server. With --help, prints
+ * `help` and returns undefined: the command is done (exit 0).
+ */
+export function parseTargetArgs(argv: string[], io: CliIo, help: string) {
+  const parsed = usage(() =>
+    parseArgs({ args: argv, options: TARGET_OPTIONS, allowPositionals: true, strict: true }),
+  );
+  if (parsed.values.help) {
+    io.out(help);
+    return undefined;
+  }
+  return parsed;
+}
 
 export const TRANSPORT_NAMES = ['grpc', 'http', 'native'] as const;
 export type TransportName = (typeof TRANSPORT_NAMES)[number];

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { ReflectionClient } from '../services/reflection-client.ts';
-import { type Command, EXIT_OK, UsageError, usage } from './command.ts';
-import { connectTo, contractFor, TARGET_OPTIONS } from './contract-source.ts';
+import { type Command, EXIT_OK, UsageError } from './command.ts';
+import { connectTo, contractFor, parseTargetArgs } from './contract-source.ts';
 
 const HELP = `Usage: switchboard list [package.Service] --target host:port [options]
 
@@ -25,13 +24,9 @@ export const listCommand: Command = {
   summary: "list a server's services, or a service's methods (gRPC reflection)",
   help: HELP,
   async run(argv, io) {
-    const { values, positionals } = usage(() =>
-      parseArgs({ args: argv, options: TARGET_OPTIONS, allowPositionals: true, strict: true }),
-    );
-    if (values.help) {
-      io.out(HELP);
-      return EXIT_OK;
-    }
+    const args = parseTargetArgs(argv, io, HELP);
+    if (!args) return EXIT_OK;
+    const { values, positionals } = args;
     if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
     const serviceName = positionals[0];
     if (!serviceName) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { echoContract } from '../../test/fixtures/echo-service.ts';
+import { codeOf } from '../../test/support/status.ts';
 import { Metadata, Status, StatusError } from '../contract/index.ts';
 import { type CallContext, currentCall, ServerCallContext } from './context.ts';
 import { ServiceHost } from './host.ts';
@@ -19,16 +20,6 @@ function context(deadline = Date.now() + 5000): ServerCallContext {
   });
 }
 
-async function statusOf(promise: Promise<unknown>): Promise<number> {
-  try {
-    await promise;
-    return Status.OK;
-  } catch (err) {
-    assert.ok(err instanceof StatusError, String(err));
-    return err.code;
-  }
-}
-
 describe('ServiceHost', () => {
   it('finds handlers by local or proto name and refuses unknown ones', () => {
     const host = new ServiceHost().add(echo, { Unary: (req: Message) => req });
@@ -40,7 +31,7 @@ describe('ServiceHost', () => {
 
   it('answers UNIMPLEMENTED for a method without a handler', async () => {
     const host = new ServiceHost().add(echo, {});
-    assert.equal(await statusOf(host.lookup(unary.path)!.invoke(context(), {})), Status.UNIMPLEMENTED);
+    assert.equal(await codeOf(host.lookup(unary.path)!.invoke(context(), {})), Status.UNIMPLEMENTED);
   });
 
   it('fails on the deadline even when the handler ignores it, and aborts its signal', async () => {
@@ -53,7 +44,7 @@ describe('ServiceHost', () => {
     });
     const started = Date.now();
     assert.equal(
-      await statusOf(host.lookup(unary.path)!.invoke(context(Date.now() + 50), {})),
+      await codeOf(host.lookup(unary.path)!.invoke(context(Date.now() + 50), {})),
       Status.DEADLINE_EXCEEDED,
     );
     assert.ok(Date.now() - started < 1000);
@@ -69,7 +60,7 @@ describe('ServiceHost', () => {
       },
     });
     assert.equal(
-      await statusOf(host.lookup(unary.path)!.invoke(context(Date.now() - 1), {})),
+      await codeOf(host.lookup(unary.path)!.invoke(context(Date.now() - 1), {})),
       Status.DEADLINE_EXCEEDED,
     );
     assert.equal(ran, false);
@@ -80,7 +71,7 @@ describe('ServiceHost', () => {
     const ctx = context();
     const call = host.lookup(unary.path)!.invoke(ctx, {});
     ctx.cancel();
-    assert.equal(await statusOf(call), Status.CANCELLED);
+    assert.equal(await codeOf(call), Status.CANCELLED);
     assert.equal(ctx.signal.aborted, true, 'a signal asked for after the cancel is aborted too');
   });
 
@@ -111,7 +102,7 @@ describe('ServiceHost', () => {
     assert.deepEqual(order, ['outer in', 'inner', 'handler', 'outer out']);
     const denied = context();
     denied.metadata.set('x-deny', '1');
-    assert.equal(await statusOf(host.lookup(unary.path)!.invoke(denied, {})), Status.PERMISSION_DENIED);
+    assert.equal(await codeOf(host.lookup(unary.path)!.invoke(denied, {})), Status.PERMISSION_DENIED);
   });
 
   it('makes the call current for code the handler runs', async () => {
@@ -162,10 +153,7 @@ describe('ServiceHost', () => {
     });
     assert.deepEqual(sent, [{ index: 1 }, { index: 2 }]);
     const broken = new ServiceHost().add(echo, { serverStream: (() => 42) as never });
-    assert.equal(
-      await statusOf(broken.lookup(serverStream.path)!.invoke(ctx, {}, () => {})),
-      Status.INTERNAL,
-    );
+    assert.equal(await codeOf(broken.lookup(serverStream.path)!.invoke(ctx, {}, () => {})), Status.INTERNAL);
   });
 });
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { echoContract, echoImplementation } from '../../test/fixtures/echo-service.ts';
-import { Status, StatusError } from '../contract/index.ts';
+import { codeOf } from '../../test/support/status.ts';
+import { Status } from '../contract/index.ts';
 import { createClient, type Message, ServiceHost } from '../core/index.ts';
 import { InprocTransport } from '../transports/inproc/index.ts';
 import { HEALTH_SERVICE_NAME, type HealthMethods, HealthService, healthContract } from './health.ts';
@@ -23,16 +24,6 @@ function setup() {
     new InprocTransport(host),
   );
   return { host, health, client, ended };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<number> {
-  try {
-    await promise;
-    return Status.OK;
-  } catch (err) {
-    assert.ok(err instanceof StatusError, String(err));
-    return err.code;
-  }
 }
 
 describe('HealthService', () => {

@@ -22,6 +22,8 @@ import {
   echoImplementation,
   echoObservations,
 } from '../fixtures/echo-service.ts';
+import { rejectsWith } from '../support/status.ts';
+import { sleep, waitFor } from '../support/wait.ts';
 
 type Message = Partial<EchoRequest>;
 
@@ -41,29 +43,6 @@ export interface TransportUnderTest {
 
 const contract = echoContract();
 const echo = contract.service('sb.test.Echo');
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: Status): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof StatusError, `expected a StatusError, got ${String(err)}`);
-    assert.equal(err.codeName, new StatusError(code, '').codeName, `wrong status: ${err.message}`);
-    return err;
-  }
-  assert.fail(`expected status ${new StatusError(code, '').codeName}, the call succeeded`);
-}
-
-async function waitFor(predicate: () => boolean, ms = 2000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > until) assert.fail('condition not reached in time');
-    await sleep(10);
-  }
-}
 
 async function* messages(...list: Message[]): AsyncIterable<Message> {
   for (const m of list) {
@@ -216,7 +195,7 @@ export function transportConformance(t: TransportUnderTest): void {
       const started = Date.now();
       await rejectsWith(client.unary({ text, delayMs: 5000 }, { timeoutMs: 150 }), Status.DEADLINE_EXCEEDED);
       assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
-      await waitFor(() => echoObservations.cancelled.includes(text));
+      await waitFor(() => echoObservations.cancelled.includes(text), 2000);
     });
 
     it('cancels the handler when the caller aborts', async () => {
@@ -227,7 +206,7 @@ export function transportConformance(t: TransportUnderTest): void {
         client.unary({ text, delayMs: 5000 }, { signal: controller.signal }),
         Status.CANCELLED,
       );
-      await waitFor(() => echoObservations.cancelled.includes(text));
+      await waitFor(() => echoObservations.cancelled.includes(text), 2000);
     });
 
     it('streams responses, and reports an error after some of them', async () => {

@@ -9,29 +9,18 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Metadata, Status, StatusError } from '../../src/contract/index.ts';
 import { PROTOBUFJS_PROTO_DIR } from '../../src/contract/paths.ts';
-import {
-  type BidiStreamingMethod,
-  type CallContext,
-  type ClientStreamingMethod,
-  createClient,
-  type Message,
-  type ServerStreamingMethod,
-  ServiceHost,
-  type UnaryMethod,
-} from '../../src/core/index.ts';
+import { type CallContext, createClient, type Message, ServiceHost } from '../../src/core/index.ts';
 import { GrpcClientTransport, GrpcServer } from '../../src/transports/grpc/index.ts';
-import { ECHO_PROTO, echoContract, echoImplementation, echoObservations } from '../fixtures/echo-service.ts';
+import {
+  ECHO_PROTO,
+  type EchoService,
+  echoContract,
+  echoImplementation,
+  echoObservations,
+} from '../fixtures/echo-service.ts';
+import { sleep, waitFor } from '../support/wait.ts';
 
 const echo = echoContract().service('sb.test.Echo');
-
-/** The Echo service's shape, for typed stubs. */
-type EchoService = {
-  unary: UnaryMethod<Message, Message>;
-  default: UnaryMethod<Message, Message>;
-  serverStream: ServerStreamingMethod<Message, Message>;
-  clientStream: ClientStreamingMethod<Message, Message>;
-  bidi: BidiStreamingMethod<Message, Message>;
-};
 
 type Req = { text: string; failWith?: number; delayMs?: number; count?: number; payload?: Uint8Array };
 type Res = { text: string; index: number; metadata: string[]; deadlineMs: string; payload: Uint8Array };
@@ -61,18 +50,6 @@ const EchoStubClass = (
     sb: { test: { Echo: EchoStubConstructor & { service: grpc.ServiceDefinition } } };
   }
 ).sb.test.Echo;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(predicate: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > until) assert.fail('condition not reached in time');
-    await sleep(10);
-  }
-}
 
 function unary(
   stub: EchoStub,

@@ -9,9 +9,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadContractSync, type Metadata, Status, StatusError } from '../../src/contract/index.ts';
+import { loadContractSync, type Metadata, Status } from '../../src/contract/index.ts';
 import { createClient, type Message, ServiceHost, type UnaryMethod } from '../../src/core/index.ts';
 import { HttpClientTransport, HttpServer } from '../../src/transports/http/index.ts';
+import { rejectsWith } from '../support/status.ts';
 
 const PYTHON = '/usr/bin/python3';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -20,17 +21,6 @@ const greeter = loadContractSync(path.join(HERE, '../../examples/greeter/greeter
   'greet.Greeter',
 );
 type GreeterService = { sayHello: UnaryMethod<Message, Message> };
-
-async function rejectsWith(promise: Promise<unknown>, code: Status): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof StatusError, `expected a StatusError, got ${String(err)}`);
-    assert.equal(err.codeName, new StatusError(code, '').codeName, err.message);
-    return err;
-  }
-  assert.fail('the call succeeded');
-}
 
 describe('Python requests calls HttpServer', () => {
   let server: HttpServer;

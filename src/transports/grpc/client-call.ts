@@ -11,6 +11,7 @@ import { Status } from '../../contract/status.ts';
 import { formatGrpcTimeout } from '../../core/deadline.ts';
 import type { OutgoingCall } from '../../core/transport.ts';
 import { type Decompressor, decompressorFor, inflateFrame } from './compression.ts';
+import { drained } from './drained.ts';
 import { encodeFrame, FrameDecoder, type FrameSink } from './framing.ts';
 import {
   ACCEPT_ENCODING,
@@ -351,20 +352,6 @@ export class ClientCall implements FrameSink, FlowSource {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#onAbort) this.#call.signal?.removeEventListener('abort', this.#onAbort);
   }
-}
-
-/** Resolves once the stream can take more, or is gone. */
-function drained(stream: ClientHttp2Stream): Promise<void> {
-  if (stream.destroyed || stream.closed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-  });
 }
 
 function onDeadline(call: ClientCall): void {

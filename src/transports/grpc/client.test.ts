@@ -7,19 +7,12 @@ import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:ht
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
-import { echoContract, echoImplementation } from '../../../test/fixtures/echo-service.ts';
+import { type EchoService, echoContract, echoImplementation } from '../../../test/fixtures/echo-service.ts';
+import { rejection } from '../../../test/support/status.ts';
+import { sleep, waitFor } from '../../../test/support/wait.ts';
 import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
-import {
-  type BidiStreamingMethod,
-  type CallContext,
-  type ClientStreamingMethod,
-  createClient,
-  type Message,
-  type ServerStreamingMethod,
-  ServiceHost,
-  type UnaryMethod,
-} from '../../core/index.ts';
+import { type CallContext, createClient, type Message, ServiceHost } from '../../core/index.ts';
 import { GrpcClientTransport } from './client.ts';
 import { encodeFrame } from './framing.ts';
 import { GrpcServer } from './server.ts';
@@ -27,37 +20,6 @@ import { GrpcServer } from './server.ts';
 const contract = echoContract();
 const echo = contract.service('sb.test.Echo');
 const EchoResponse = contract.message('sb.test.EchoResponse');
-
-/** The Echo service's shape, for typed stubs. */
-type EchoService = {
-  unary: UnaryMethod<Message, Message>;
-  default: UnaryMethod<Message, Message>;
-  serverStream: ServerStreamingMethod<Message, Message>;
-  clientStream: ClientStreamingMethod<Message, Message>;
-  bidi: BidiStreamingMethod<Message, Message>;
-};
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(predicate: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > until) assert.fail('condition not reached in time');
-    await sleep(10);
-  }
-}
-
-async function statusOf(promise: Promise<unknown>): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof StatusError, `not a StatusError: ${String(err)}`);
-    return err;
-  }
-  assert.fail('the call succeeded');
-}
 
 async function drain(stream: AsyncIterable<unknown>): Promise<unknown[]> {
   const out: unknown[] = [];
@@ -135,7 +97,7 @@ describe('GrpcClientTransport against GrpcServer', () => {
   });
 
   it('carries google.rpc.Status details in grpc-status-details-bin', async () => {
-    const err = await statusOf(createClient<EchoService>(echo, transport).default({ text: 'with details' }));
+    const err = await rejection(createClient<EchoService>(echo, transport).default({ text: 'with details' }));
     assert.equal(err.code, Status.FAILED_PRECONDITION);
     assert.equal(err.message, 'with details');
     assert.deepEqual(err.details, [
@@ -145,20 +107,20 @@ describe('GrpcClientTransport against GrpcServer', () => {
 
   it('fails an already-aborted call and an expired deadline without sending anything', async () => {
     const client = createClient<EchoService>(echo, transport);
-    const aborted = await statusOf(client.unary({ text: 'x' }, { signal: AbortSignal.abort() }));
+    const aborted = await rejection(client.unary({ text: 'x' }, { signal: AbortSignal.abort() }));
     assert.equal(aborted.code, Status.CANCELLED);
-    const expired = await statusOf(client.unary({ text: 'x' }, { deadline: Date.now() - 1 }));
+    const expired = await rejection(client.unary({ text: 'x' }, { deadline: Date.now() - 1 }));
     assert.equal(expired.code, Status.DEADLINE_EXCEEDED);
   });
 
   it('refuses a request over the message limit before sending it', async () => {
     const small = new GrpcClientTransport({ target, maxMessageBytes: 1000 });
     try {
-      const err = await statusOf(
+      const err = await rejection(
         createClient<EchoService>(echo, small).unary({ payload: new Uint8Array(2000) }),
       );
       assert.equal(err.code, Status.RESOURCE_EXHAUSTED);
-      const big = await statusOf(
+      const big = await rejection(
         createClient<EchoService>(echo, small).unary({ text: 'x'.repeat(500), payload: new Uint8Array(600) }),
       );
       assert.equal(big.code, Status.RESOURCE_EXHAUSTED);
@@ -170,7 +132,7 @@ describe('GrpcClientTransport against GrpcServer', () => {
   it('refuses a response over its message limit: RESOURCE_EXHAUSTED', async () => {
     const small = new GrpcClientTransport({ target, maxMessageBytes: 1000 });
     try {
-      const err = await statusOf(
+      const err = await rejection(
         createClient<EchoService>(echo, small).unary({ text: 'x'.repeat(900), tags: ['y'.repeat(200)] }),
       );
       assert.equal(err.code, Status.RESOURCE_EXHAUSTED);
@@ -199,7 +161,7 @@ describe('GrpcClientTransport against GrpcServer', () => {
       await sleep(50);
       throw new Error('the source broke');
     }
-    const err = await statusOf(client.clientStream(failing(), { metadata: { 'x-id': 'thrower' } }));
+    const err = await rejection(client.clientStream(failing(), { metadata: { 'x-id': 'thrower' } }));
     assert.equal(err.code, Status.CANCELLED);
     assert.match(err.message, /the source broke/);
     await waitFor(() => events.aborted.includes('thrower'));
@@ -247,7 +209,7 @@ describe('GrpcClientTransport against GrpcServer', () => {
     try {
       assert.equal((await client.unary({ text: 'one' })).text, 'one');
       await first.close(0);
-      const down = await statusOf(client.unary({ text: 'down' }, { timeoutMs: 2000 }));
+      const down = await rejection(client.unary({ text: 'down' }, { timeoutMs: 2000 }));
       assert.equal(down.code, Status.UNAVAILABLE);
       const second = new GrpcServer(host, { port });
       await second.listen();
@@ -263,7 +225,7 @@ describe('GrpcClientTransport against GrpcServer', () => {
 
   it('fails a call whose metadata HTTP/2 cannot carry: INTERNAL, and the connection lives on', async () => {
     const client = createClient<EchoService>(echo, transport);
-    const err = await statusOf(client.unary({ text: 'x' }, { metadata: { 'x-bad': 'line\nbreak' } }));
+    const err = await rejection(client.unary({ text: 'x' }, { metadata: { 'x-bad': 'line\nbreak' } }));
     assert.equal(err.code, Status.INTERNAL);
     assert.equal((await client.unary({ text: 'fine' })).text, 'fine');
   });
@@ -273,7 +235,7 @@ describe('GrpcClientTransport against GrpcServer', () => {
     const client = createClient<EchoService>(echo, t);
     assert.equal((await client.unary({ text: 'before' })).text, 'before');
     await t.close();
-    assert.equal((await statusOf(client.unary({ text: 'after' }))).code, Status.UNAVAILABLE);
+    assert.equal((await rejection(client.unary({ text: 'after' }))).code, Status.UNAVAILABLE);
   });
 
   it('keeps working with keepalive pings on', async () => {
@@ -353,7 +315,7 @@ describe('GrpcClientTransport against misbehaving servers', () => {
       });
     });
     const started = Date.now();
-    const err = await statusOf(client.unary({ text: 'never answered' }, { timeoutMs: 150 }));
+    const err = await rejection(client.unary({ text: 'never answered' }, { timeoutMs: 150 }));
     assert.equal(err.code, Status.DEADLINE_EXCEEDED);
     assert.ok(Date.now() - started < 1000);
     await waitFor(() => rstCode !== -1);
@@ -369,7 +331,7 @@ describe('GrpcClientTransport against misbehaving servers', () => {
     });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
-    const err = await statusOf(client.unary({ text: 'x' }, { signal: controller.signal }));
+    const err = await rejection(client.unary({ text: 'x' }, { signal: controller.signal }));
     assert.equal(err.code, Status.CANCELLED);
     await waitFor(() => rstCode !== -1);
     assert.equal(rstCode, http2.constants.NGHTTP2_CANCEL);
@@ -377,12 +339,12 @@ describe('GrpcClientTransport against misbehaving servers', () => {
 
   it('maps an HTTP status without grpc-status', async () => {
     const unavailable = await callRaw((stream) => stream.respond({ ':status': 503 }, { endStream: true }));
-    assert.equal((await statusOf(unavailable.unary({}))).code, Status.UNAVAILABLE);
+    assert.equal((await rejection(unavailable.unary({}))).code, Status.UNAVAILABLE);
     const notFound = await callRaw((stream) => {
       stream.respond({ ':status': 404, 'content-type': 'text/html' });
       stream.end('<h1>not found</h1>');
     });
-    assert.equal((await statusOf(notFound.unary({}))).code, Status.UNIMPLEMENTED);
+    assert.equal((await rejection(notFound.unary({}))).code, Status.UNIMPLEMENTED);
   });
 
   it('fails a 200 response that is not gRPC: UNKNOWN', async () => {
@@ -390,7 +352,7 @@ describe('GrpcClientTransport against misbehaving servers', () => {
       stream.respond({ ':status': 200, 'content-type': 'text/plain' });
       stream.end('hello');
     });
-    assert.equal((await statusOf(client.unary({}))).code, Status.UNKNOWN);
+    assert.equal((await rejection(client.unary({}))).code, Status.UNKNOWN);
   });
 
   it('fails a response that ends without grpc-status: INTERNAL', async () => {
@@ -398,7 +360,7 @@ describe('GrpcClientTransport against misbehaving servers', () => {
       stream.respond(okHeaders);
       stream.end(responseFrame());
     });
-    assert.equal((await statusOf(client.unary({}))).code, Status.INTERNAL);
+    assert.equal((await rejection(client.unary({}))).code, Status.INTERNAL);
   });
 
   it('decodes a percent-encoded grpc-message', async () => {
@@ -408,7 +370,7 @@ describe('GrpcClientTransport against misbehaving servers', () => {
         { endStream: true },
       ),
     );
-    const err = await statusOf(client.unary({}));
+    const err = await rejection(client.unary({}));
     assert.equal(err.code, Status.NOT_FOUND);
     assert.equal(err.message, 'café 100% %zz');
   });
@@ -421,7 +383,7 @@ describe('GrpcClientTransport against misbehaving servers', () => {
         stream.end(Buffer.concat(frames));
       });
       assert.equal(
-        (await statusOf(client.unary({}))).code,
+        (await rejection(client.unary({}))).code,
         Status.UNIMPLEMENTED,
         `${frames.length} messages`,
       );
@@ -436,7 +398,7 @@ describe('GrpcClientTransport against misbehaving servers', () => {
         stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
         stream.end(body);
       });
-      assert.equal((await statusOf(client.unary({}))).code, Status.INTERNAL);
+      assert.equal((await rejection(client.unary({}))).code, Status.INTERNAL);
     }
   });
 
@@ -460,12 +422,12 @@ describe('GrpcClientTransport against misbehaving servers', () => {
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
       stream.end(responseFrame());
     });
-    assert.equal((await statusOf(snappy.unary({}))).code, Status.INTERNAL);
+    assert.equal((await rejection(snappy.unary({}))).code, Status.INTERNAL);
   });
 
   it('maps RST_STREAM REFUSED_STREAM to UNAVAILABLE', async () => {
     const client = await callRaw((stream) => stream.close(http2.constants.NGHTTP2_REFUSED_STREAM));
-    assert.equal((await statusOf(client.unary({}))).code, Status.UNAVAILABLE);
+    assert.equal((await rejection(client.unary({}))).code, Status.UNAVAILABLE);
   });
 
   it('reports a server that drops the connection mid-call as UNAVAILABLE', async () => {
@@ -474,7 +436,7 @@ describe('GrpcClientTransport against misbehaving servers', () => {
       stream.write(responseFrame());
       setTimeout(() => stream.session?.destroy(), 20);
     });
-    assert.equal((await statusOf(drain(client.serverStream({})))).code, Status.UNAVAILABLE);
+    assert.equal((await rejection(drain(client.serverStream({})))).code, Status.UNAVAILABLE);
   });
 
   it('fails with UNAVAILABLE when the connection is not up within connectTimeoutMs', async () => {
@@ -486,7 +448,7 @@ describe('GrpcClientTransport against misbehaving servers', () => {
     const t = new GrpcClientTransport({ target: `127.0.0.1:${port}`, tls: true, connectTimeoutMs: 200 });
     try {
       const started = Date.now();
-      const err = await statusOf(createClient<EchoService>(echo, t).unary({}, { timeoutMs: 5000 }));
+      const err = await rejection(createClient<EchoService>(echo, t).unary({}, { timeoutMs: 5000 }));
       assert.equal(err.code, Status.UNAVAILABLE);
       assert.ok(Date.now() - started < 2000);
     } finally {

@@ -11,32 +11,20 @@ import http2, {
 import net from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
-import { echoContract, echoImplementation, echoObservations } from '../../../test/fixtures/echo-service.ts';
-import { Status } from '../../contract/status.ts';
 import {
-  type BidiStreamingMethod,
-  type ClientStreamingMethod,
-  createClient,
-  type Message,
-  type ServerStreamingMethod,
-  ServiceHost,
-  type UnaryMethod,
-} from '../../core/index.ts';
+  type EchoService,
+  echoContract,
+  echoImplementation,
+  echoObservations,
+} from '../../../test/fixtures/echo-service.ts';
+import { Status } from '../../contract/status.ts';
+import { createClient, ServiceHost } from '../../core/index.ts';
 import { GrpcClientTransport } from './client.ts';
 import { encodeFrame } from './framing.ts';
 import { GrpcServer } from './server.ts';
 
 const echo = echoContract().service('sb.test.Echo');
 const EchoRequest = echoContract().message('sb.test.EchoRequest');
-
-/** The Echo service's shape, for typed stubs. */
-type EchoService = {
-  unary: UnaryMethod<Message, Message>;
-  default: UnaryMethod<Message, Message>;
-  serverStream: ServerStreamingMethod<Message, Message>;
-  clientStream: ClientStreamingMethod<Message, Message>;
-  bidi: BidiStreamingMethod<Message, Message>;
-};
 
 interface RawResult {
   status: number;

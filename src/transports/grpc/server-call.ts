@@ -4,6 +4,7 @@ import { Status } from '../../contract/status.ts';
 import type { ServerCallContext } from '../../core/context.ts';
 import type { HostedMethod, Send } from '../../core/host.ts';
 import { type Decompressor, inflateFrame } from './compression.ts';
+import { drained } from './drained.ts';
 import { encodeFrame, FrameDecoder, type FrameSink } from './framing.ts';
 import { ACCEPT_ENCODING, addMetadataHeaders, GRPC_CONTENT_TYPE } from './headers.ts';
 import { InboundQueue } from './inbound-queue.ts';
@@ -280,20 +281,6 @@ export function stopReading(stream: ServerHttp2Stream): void {
 /** Reset or destroyed: nothing can be written any more. */
 export function isGone(stream: ServerHttp2Stream): boolean {
   return stream.destroyed || stream.closed;
-}
-
-/** Resolves once the stream can take more, or is gone. */
-function drained(stream: ServerHttp2Stream): Promise<void> {
-  if (isGone(stream)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-  });
 }
 
 function endRequests(call: ServerCall): void {

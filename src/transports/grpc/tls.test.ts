@@ -1,38 +1,23 @@
 /** gRPC over TLS: our server and client with a self-signed certificate, mutual TLS, and grpc-js on either side. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { ECHO_PROTO, echoContract, echoImplementation } from '../../../test/fixtures/echo-service.ts';
-import { StatusError } from '../../contract/errors.ts';
+import {
+  ECHO_PROTO,
+  type EchoService,
+  echoContract,
+  echoImplementation,
+} from '../../../test/fixtures/echo-service.ts';
+import { type SelfSignedCert, selfSignedCert } from '../../../test/support/certs.ts';
+import { rejection } from '../../../test/support/status.ts';
 import { PROTOBUFJS_PROTO_DIR } from '../../contract/paths.ts';
 import { Status } from '../../contract/status.ts';
-import {
-  type BidiStreamingMethod,
-  type ClientStreamingMethod,
-  createClient,
-  type Message,
-  type ServerStreamingMethod,
-  ServiceHost,
-  type UnaryMethod,
-} from '../../core/index.ts';
+import { createClient, ServiceHost } from '../../core/index.ts';
 import { GrpcClientTransport } from './client.ts';
 import { GrpcServer } from './server.ts';
 
 const echo = echoContract().service('sb.test.Echo');
-
-/** The Echo service's shape, for typed stubs. */
-type EchoService = {
-  unary: UnaryMethod<Message, Message>;
-  default: UnaryMethod<Message, Message>;
-  serverStream: ServerStreamingMethod<Message, Message>;
-  clientStream: ClientStreamingMethod<Message, Message>;
-  bidi: BidiStreamingMethod<Message, Message>;
-};
 
 interface GrpcJsEchoClient extends grpc.Client {
   unary(
@@ -58,18 +43,8 @@ function grpcJsEcho(): { ctor: GrpcJsEchoConstructor; service: grpc.ServiceDefin
   return { ctor: loaded.sb.test.Echo, service: loaded.sb.test.Echo.service };
 }
 
-async function statusOf(promise: Promise<unknown>): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof StatusError, `not a StatusError: ${String(err)}`);
-    return err;
-  }
-  assert.fail('the call succeeded');
-}
-
 describe('gRPC over TLS', () => {
-  let dir: string;
+  let certs: SelfSignedCert;
   let cert: Buffer;
   let key: Buffer;
   let server: GrpcServer;
@@ -77,39 +52,15 @@ describe('gRPC over TLS', () => {
   const host = new ServiceHost().add(echo, echoImplementation as never);
 
   before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'sb-grpc-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    cert = readFileSync(path.join(dir, 'cert.pem'));
-    key = readFileSync(path.join(dir, 'key.pem'));
+    certs = selfSignedCert({ prefix: 'sb-grpc-tls-' });
+    ({ cert, key } = certs);
     server = new GrpcServer(host, { tls: { cert, key } });
     port = (await server.listen()).port;
   });
 
   after(async () => {
     await server.close(100);
-    rmSync(dir, { recursive: true, force: true });
+    certs.cleanup();
   });
 
   it('serves our client, which trusts the given CA, by IP and by name', async () => {
@@ -134,7 +85,7 @@ describe('gRPC over TLS', () => {
   it('refuses a server whose certificate the client does not trust: UNAVAILABLE', async () => {
     const untrusting = new GrpcClientTransport({ target: `127.0.0.1:${port}`, tls: true });
     try {
-      const err = await statusOf(
+      const err = await rejection(
         createClient<EchoService>(echo, untrusting).unary({ text: 'x' }, { timeoutMs: 3000 }),
       );
       assert.equal(err.code, Status.UNAVAILABLE);
@@ -146,7 +97,7 @@ describe('gRPC over TLS', () => {
   it('a plaintext client gets no answer from a TLS server', async () => {
     const plain = new GrpcClientTransport({ target: `127.0.0.1:${port}` });
     try {
-      const err = await statusOf(
+      const err = await rejection(
         createClient<EchoService>(echo, plain).unary({ text: 'x' }, { timeoutMs: 2000 }),
       );
       assert.equal(err.code, Status.UNAVAILABLE, String(err));
@@ -199,7 +150,7 @@ describe('gRPC over TLS', () => {
     const anonymous = new GrpcClientTransport({ target: `127.0.0.1:${mport}`, tls: { ca: cert } });
     const known = new GrpcClientTransport({ target: `127.0.0.1:${mport}`, tls: { ca: cert, cert, key } });
     try {
-      const err = await statusOf(
+      const err = await rejection(
         createClient<EchoService>(echo, anonymous).unary({ text: 'x' }, { timeoutMs: 3000 }),
       );
       assert.equal(err.code, Status.UNAVAILABLE);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type EchoService, echoContract } from '../../../test/fixtures/echo-service.ts';
+import { rejectsWith } from '../../../test/support/status.ts';
 import { loadContractSync, type Metadata, Status, StatusError } from '../../contract/index.ts';
 import {
   type CallContext,
@@ -33,18 +34,6 @@ type LibraryService = {
   innerCount: Unary;
   deleteBook: Unary;
 };
-
-async function rejectsWith(promise: Promise<unknown>, code: Status, message?: RegExp): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof StatusError, `expected a StatusError, got ${String(err)}`);
-    assert.equal(err.codeName, new StatusError(code, '').codeName, err.message);
-    if (message) assert.match(err.message, message);
-    return err;
-  }
-  assert.fail('the call succeeded');
-}
 
 interface Seen {
   method: string;

@@ -1,46 +1,16 @@
 /** HTTPS: our server and client with a self-signed certificate, and mutual TLS. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type EchoService, echoContract, echoImplementation } from '../../../test/fixtures/echo-service.ts';
+import { type SelfSignedCert, selfSignedCert } from '../../../test/support/certs.ts';
 import { Status, StatusError } from '../../contract/index.ts';
 import { createClient, ServiceHost } from '../../core/index.ts';
 import { HttpClientTransport, HttpServer } from './index.ts';
 
 const echo = echoContract().service('sb.test.Echo');
 
-function selfSigned(dir: string): { cert: Buffer; key: Buffer } {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert: readFileSync(path.join(dir, 'cert.pem')), key: readFileSync(path.join(dir, 'key.pem')) };
-}
-
 describe('HTTP over TLS', () => {
-  let dir: string;
+  let certs: SelfSignedCert;
   let cert: Buffer;
   let key: Buffer;
   const servers: HttpServer[] = [];
@@ -54,12 +24,12 @@ describe('HTTP over TLS', () => {
   }
 
   before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'sb-http-tls-'));
-    ({ cert, key } = selfSigned(dir));
+    certs = selfSignedCert({ prefix: 'sb-http-tls-' });
+    ({ cert, key } = certs);
   });
   after(async () => {
     await Promise.all(servers.map((s) => s.close(0)));
-    rmSync(dir, { recursive: true, force: true });
+    certs.cleanup();
   });
 
   it('serves unary and streaming calls to a client that trusts the certificate', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { transportConformance } from '../../../test/conformance/transport-suite.ts';
 import { echoContract } from '../../../test/fixtures/echo-service.ts';
+import { codeOf } from '../../../test/support/status.ts';
 import { Status, StatusError } from '../../contract/index.ts';
 import {
   type CallContext,
@@ -30,16 +31,6 @@ type Echo = {
   serverStream: ServerStreamingMethod<Message, Message>;
 };
 const echo = echoContract().service('sb.test.Echo');
-
-async function statusOf(promise: Promise<unknown>): Promise<number> {
-  try {
-    await promise;
-    return Status.OK;
-  } catch (err) {
-    assert.ok(err instanceof StatusError, String(err));
-    return err.code;
-  }
-}
 
 function never(ctx: CallContext): Promise<Message> {
   return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
@@ -103,13 +94,13 @@ describe('inproc transport specifics', () => {
     const server = new InprocServer(host, { name: 'closing-test' });
     await server.listen();
     const client = createClient<Echo>(echo, new InprocTransport('closing-test'));
-    const running = statusOf(client.unary({}));
+    const running = codeOf(client.unary({}));
     await new Promise((r) => setTimeout(r, 10));
     const started = Date.now();
     await server.close(100);
     assert.ok(Date.now() - started >= 90, 'waited for the grace period');
     assert.equal(await running, Status.UNAVAILABLE);
-    assert.equal(await statusOf(client.unary({})), Status.UNAVAILABLE);
+    assert.equal(await codeOf(client.unary({})), Status.UNAVAILABLE);
   });
 
   it('cancels running calls when the client transport closes', async () => {
@@ -123,11 +114,11 @@ describe('inproc transport specifics', () => {
       },
     });
     const transport = new InprocTransport(host);
-    const running = statusOf(createClient<Echo>(echo, transport).unary({}));
+    const running = codeOf(createClient<Echo>(echo, transport).unary({}));
     await new Promise((r) => setTimeout(r, 10));
     await transport.close();
     assert.equal(await running, Status.CANCELLED);
     assert.equal(aborted, true);
-    assert.equal(await statusOf(createClient<Echo>(echo, transport).unary({})), Status.UNAVAILABLE);
+    assert.equal(await codeOf(createClient<Echo>(echo, transport).unary({})), Status.UNAVAILABLE);
   });
 });

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, it } from 'node:test';
+import { type SelfSignedCert, selfSignedCert } from '../../../test/support/certs.ts';
+import { rejection } from '../../../test/support/status.ts';
 import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
 import type { CallContext } from '../../core/context.ts';
@@ -13,16 +11,6 @@ import { FrameDecoder } from './frame-decoder.ts';
 import { readGoaway, readStatus } from './frame-payloads.ts';
 import { FrameWriter } from './frame-writer.ts';
 import { connectClient, method, RawPeer, sleep, startServer } from './test-support.test.ts';
-
-async function rejection(promise: Promise<unknown>): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof StatusError, `expected a StatusError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 /** A TCP server that completes the handshake, then never answers anything (a hung peer). */
 async function silentServer(): Promise<{ port: number; close(): Promise<void>; sockets: net.Socket[] }> {
@@ -309,36 +297,15 @@ describe('native transport: connection lifecycle', () => {
   });
 
   it('serves calls over TLS', async (t) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'sb-native-tls-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    let certs: SelfSignedCert;
     try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=localhost',
-          '-addext',
-          'subjectAltName=DNS:localhost,IP:127.0.0.1',
-          '-keyout',
-          path.join(dir, 'key.pem'),
-          '-out',
-          path.join(dir, 'cert.pem'),
-        ],
-        { stdio: 'ignore' },
-      );
+      certs = selfSignedCert({ prefix: 'sb-native-tls-', keyType: 'rsa' });
     } catch {
       t.skip('openssl is not available');
       return;
     }
-    const cert = readFileSync(path.join(dir, 'cert.pem'));
-    const key = readFileSync(path.join(dir, 'key.pem'));
+    t.after(() => certs.cleanup());
+    const { cert, key } = certs;
     const server = await startServer({ tls: { cert, key } });
     const echo = connectClient(`localhost:${server.port}`, { tls: { ca: cert } });
     const untrusting = connectClient(`localhost:${server.port}`, { tls: {} });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { echoObservations } from '../../../test/fixtures/echo-service.ts';
+import { rejection } from '../../../test/support/status.ts';
 import { StatusError } from '../../contract/errors.ts';
 import { Metadata } from '../../contract/metadata.ts';
 import { Status } from '../../contract/status.ts';
@@ -23,16 +24,6 @@ async function collect(stream: Stream): Promise<Message[]> {
   const out: Message[] = [];
   for await (const message of stream) out.push(message);
   return out;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof StatusError, `expected a StatusError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
 }
 
 describe('native transport: calls', () => {
