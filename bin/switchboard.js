@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// The `switchboard` command. Runs the compiled CLI (dist/, after `npm run build`) when there is
-// one, and otherwise the TypeScript sources through tsx, so a checkout works without a build.
+// The `switchboard` command. In a checkout (src/ present) it runs the TypeScript sources through
+// tsx, so the command is never older than the code; an installed package has only the compiled
+// dist/, and runs that.
 import { existsSync } from 'node:fs';
 
-const compiled = new URL('../dist/cli/main.js', import.meta.url);
+const source = new URL('../src/cli/main.ts', import.meta.url);
 let cli;
-if (existsSync(compiled)) {
-  cli = await import(compiled.href);
-} else {
+if (existsSync(source)) {
   const { register } = await import('tsx/esm/api');
   register();
-  cli = await import(new URL('../src/cli/main.ts', import.meta.url).href);
+  cli = await import(source.href);
+} else {
+  cli = await import(new URL('../dist/cli/main.js', import.meta.url).href);
 }
 process.exitCode = await cli.run(process.argv.slice(2));

@@ -32,13 +32,13 @@ describe('bin/switchboard.js', () => {
     await rm(TMP, { recursive: true, force: true });
   });
 
-  it('runs the TypeScript sources through tsx when there is no build', async () => {
+  it('runs the TypeScript sources through tsx in a checkout', async () => {
     const result = await node([path.join(REPO, 'bin/switchboard.js'), '--help']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /Usage: switchboard <command>/);
   });
 
-  it('runs the compiled dist/ when there is one', async () => {
+  it('runs the compiled dist/ where there are no sources, as in an installed package', async () => {
     // The build of all of src/ may report type errors in work in progress; it still emits.
     await node([
       path.join(REPO, 'node_modules/typescript/bin/tsc'),
