@@ -12,6 +12,8 @@ export const PARTS: readonly Part[] = [...STACKS.map((s) => s.id), 'h2load', 'me
 export interface BenchOptions {
   durationS: number;
   warmupS: number;
+  /** Rounds of the throughput part: every selected stack runs once per round. */
+  rounds: number;
   only: ReadonlySet<Part>;
   out: string;
   json: string;
@@ -30,6 +32,8 @@ export const USAGE = `npm run bench -- [options]
 
   --duration S            measured seconds per stack (default 10), after the warm-up
   --warmup S              warm-up seconds per stack (default 2)
+  --rounds N              rounds of the throughput part (default 3): every stack runs once per
+                          round, in an order that changes each round; the report gives medians
   --only a,b,...          run only these parts: ${PARTS.join(', ')}
   --out FILE              markdown report (default docs/benchmarks.md)
   --json FILE             raw results (default bench/results/latest.json)
@@ -55,6 +59,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     options: {
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      rounds: { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'string' },
@@ -77,9 +82,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     only.add(part);
   }
   const warmupS = values.warmup === '0' ? 0 : positive('warmup', values.warmup, 2);
+  const rounds = positive('rounds', values.rounds, 3);
+  if (!Number.isInteger(rounds)) throw new Error(`--rounds must be a whole number, got ${values.rounds}`);
   return {
     durationS: positive('duration', values.duration, 10),
     warmupS,
+    rounds,
     only,
     out: path.resolve(values.out ?? path.join(REPO_ROOT, 'docs/benchmarks.md')),
     json: path.resolve(values.json ?? path.join(REPO_ROOT, 'bench/results/latest.json')),

@@ -1,7 +1,14 @@
 import type { H2loadRow } from './h2load.ts';
 import type { MemoryRow } from './memory.ts';
+import {
+  figureByRound,
+  median,
+  roundRatios,
+  type StackSummary,
+  spread,
+  type ThroughputRound,
+} from './rounds.ts';
 import type { StackId } from './stacks/index.ts';
-import type { ThroughputRow } from './throughput.ts';
 
 /** The markdown report of one run (docs/benchmarks.md). */
 
@@ -20,6 +27,8 @@ export interface RunSettings {
   command: string;
   durationS: number;
   warmupS: number;
+  /** Rounds of the throughput part. */
+  rounds: number;
   concurrency: number;
   httpConnections: number;
   idleConnections: number;
@@ -30,7 +39,10 @@ export interface RunSettings {
 export interface RunResults {
   env: Environment;
   settings: RunSettings;
-  throughput: ThroughputRow[];
+  /** One entry per selected stack: medians over the rounds, and every round's raw figures. */
+  throughput: StackSummary[];
+  /** The stacks in the order each round ran them. */
+  orders: StackId[][];
   h2load: H2loadRow[];
   idle: MemoryRow[];
   inflight: MemoryRow[];
@@ -53,47 +65,63 @@ function table(head: string[], rows: string[][]): string {
 /** A comparison line: a ratio, and a verdict when the project set a target for it. */
 interface Comparison {
   name: string;
-  value: number | undefined;
-  /** The ratio must be at least this much; undefined when there is no target. */
+  /** The ratio in each round both stacks succeeded (one value for h2load, which runs once). */
+  values: number[];
+  /** Whether the values come from the throughput rounds. */
+  perRound: boolean;
+  /** The (median) ratio must be at least this much; undefined when there is no target. */
   atLeast?: number;
   note?: string;
 }
 
 function verdict(c: Comparison): string {
-  if (c.value === undefined || !Number.isFinite(c.value)) return 'n/a (not measured)';
+  const value = median(c.values);
+  if (value === undefined || !Number.isFinite(value)) return 'n/a (not measured)';
   if (c.atLeast === undefined) return '—';
-  return c.value >= c.atLeast ? '**met**' : '**not met**';
+  const atLeast = c.atLeast;
+  const met = value >= atLeast;
+  const text = met ? '**met**' : '**not met**';
+  const metRounds = c.values.filter((v) => v >= atLeast).length;
+  // The median decides; say so when the rounds did not all agree.
+  if (c.perRound && metRounds > 0 && metRounds < c.values.length)
+    return `${text} (met in ${metRounds} of ${c.values.length} rounds)`;
+  return text;
 }
 
 function comparisons(results: RunResults): Comparison[] {
-  const ok = new Map<StackId, ThroughputRow>();
-  for (const row of results.throughput) if (row.status === 'ok' && row.result) ok.set(row.id, row);
-  const rps = (id: StackId) => ok.get(id)?.result?.rps;
-  const p99 = (id: StackId) => ok.get(id)?.result?.p99Ms;
-  const ratio = (a: number | undefined, b: number | undefined) =>
-    a === undefined || b === undefined || b === 0 ? undefined : a / b;
+  const stack = (id: StackId) => results.throughput.find((r) => r.id === id);
+  const rps = (id: StackId) => figureByRound(stack(id), (r) => r.result?.rps);
+  const p99 = (id: StackId) => figureByRound(stack(id), (r) => r.result?.p99Ms);
+  const perRound = (a: Map<number, number>, b: Map<number, number>) => ({
+    values: roundRatios(a, b).map((r) => r.ratio),
+    perRound: true,
+  });
   const h2 = (server: H2loadRow['server'], clients: number) =>
     results.h2load.find((r) => r.server === server && r.clients === clients && r.status === 'ok')?.rps;
+  const once = (a: number | undefined, b: number | undefined) => ({
+    values: a === undefined || b === undefined || b === 0 ? [] : [a / b],
+    perRound: false,
+  });
   const list: Comparison[] = [
-    { name: 'native vs Moleculer, req/s', value: ratio(rps('native'), rps('moleculer')), atLeast: 1.2 },
-    { name: 'native vs floor, req/s', value: ratio(rps('native'), rps('floor')), atLeast: 0.8 },
+    { name: 'native vs Moleculer, req/s', ...perRound(rps('native'), rps('moleculer')), atLeast: 1.2 },
+    { name: 'native vs floor, req/s', ...perRound(rps('native'), rps('floor')), atLeast: 0.8 },
     {
       name: 'native p99 vs Moleculer p99',
-      value: ratio(p99('native'), p99('moleculer')),
+      ...perRound(p99('native'), p99('moleculer')),
       note: 'lower is better',
     },
-    { name: 'Switchboard gRPC vs grpc-js, req/s', value: ratio(rps('grpc'), rps('grpcjs')), atLeast: 1.5 },
-    { name: 'Switchboard gRPC vs raw node:http2, req/s', value: ratio(rps('grpc'), rps('h2raw')) },
+    { name: 'Switchboard gRPC vs grpc-js, req/s', ...perRound(rps('grpc'), rps('grpcjs')), atLeast: 1.5 },
+    { name: 'Switchboard gRPC vs raw node:http2, req/s', ...perRound(rps('grpc'), rps('h2raw')) },
   ];
   for (const { clients, streams } of uniqueConfigs(results.h2load)) {
     list.push({
       name: `h2load -c ${clients} -m ${streams}: Switchboard gRPC server vs grpc-js server, req/s`,
-      value: ratio(h2('grpc', clients), h2('grpcjs', clients)),
+      ...once(h2('grpc', clients), h2('grpcjs', clients)),
     });
   }
   list.push({
     name: 'Switchboard HTTP vs Fastify + undici, req/s',
-    value: ratio(rps('http'), rps('fastify')),
+    ...perRound(rps('http'), rps('fastify')),
     atLeast: 1,
   });
   return list;
@@ -105,33 +133,73 @@ function uniqueConfigs(rows: readonly H2loadRow[]): { clients: number; streams: 
   return [...seen.values()];
 }
 
+/** "lowest–highest", plus how many rounds it covers when some rounds gave nothing. */
+function range(values: readonly number[], rounds: number, format: (n: number) => string, unit = ''): string {
+  const sp = spread(values);
+  if (!sp) return '—';
+  const text = sp.min === sp.max ? `${format(sp.min)}${unit}` : `${format(sp.min)}–${format(sp.max)}${unit}`;
+  return sp.count < rounds ? `${text} (${sp.count} of ${rounds} rounds)` : text;
+}
+
 function throughputSection(results: RunResults): string {
-  const floor = results.throughput.find((r) => r.id === 'floor' && r.status === 'ok')?.result?.rps;
-  const rows = results.throughput.map((r) => [
-    r.label,
-    r.node ?? '—',
-    r.connections === undefined ? '—' : String(r.connections),
-    r.status === 'ok' ? `**${int(r.result?.rps)}**` : '—',
-    ms(r.result?.p50Ms),
-    ms(r.result?.p99Ms),
-    r.result && floor ? times(r.result.rps / floor) : '—',
-    r.loadAverage === undefined ? '—' : r.loadAverage.toFixed(2),
-    cell(r.note ?? (r.result && r.result.errors === 0 ? '' : r.status)),
-  ]);
-  return table(
-    ['stack', 'node', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'vs floor', 'load avg at start', 'note'],
-    rows,
+  const rounds = results.settings.rounds;
+  const rpsOf = (row: ThroughputRound) => row.result?.rps;
+  const okRps = (r: StackSummary) => [...figureByRound(r, rpsOf).values()];
+  const floorRps = figureByRound(
+    results.throughput.find((r) => r.id === 'floor'),
+    rpsOf,
   );
+  const rows = results.throughput.map((r) => {
+    const vsFloor = median(roundRatios(figureByRound(r, rpsOf), floorRps).map((x) => x.ratio));
+    const load = r.loadAverage;
+    return [
+      r.label,
+      r.node ?? '—',
+      r.connections === undefined ? '—' : String(r.connections),
+      r.status === 'ok' ? `**${int(r.rps?.median)}**` : '—',
+      ...(rounds > 1 ? [range(okRps(r), rounds, int)] : []),
+      ms(r.p50Ms),
+      ms(r.p99Ms),
+      vsFloor === undefined ? '—' : times(vsFloor),
+      load === undefined ? '—' : range([load.min, load.max], 1, (n) => n.toFixed(2)),
+      cell(r.note ?? (r.status === 'ok' ? '' : r.status)),
+    ];
+  });
+  const head = [
+    'stack',
+    'node',
+    'connections',
+    ...(rounds > 1 ? ['req/s (median)', 'range'] : ['req/s']),
+    'p50 ms',
+    'p99 ms',
+    'vs floor',
+    'load avg at start',
+    'note',
+  ];
+  const out = [table(head, rows)];
+  if (rounds > 1 && results.orders.some((order) => order.length > 1)) {
+    out.push('', 'Order of the stacks in each round:', '');
+    for (const [i, order] of results.orders.entries()) out.push(`${i + 1}. ${order.join(', ')}`);
+  }
+  return out.join('\n');
 }
 
 function comparisonSection(results: RunResults): string {
+  const rounds = results.settings.rounds;
   const rows = comparisons(results).map((c) => [
     c.name,
-    times(c.value),
+    times(median(c.values)),
+    ...(rounds > 1 ? [c.perRound ? range(c.values, rounds, (n) => n.toFixed(2), '×') : '— (one run)'] : []),
     c.atLeast === undefined ? (c.note ?? '—') : `≥ ${c.atLeast.toFixed(1)}×`,
     verdict(c),
   ]);
-  return table(['comparison', 'measured', 'target', 'verdict'], rows);
+  const head = [
+    'comparison',
+    ...(rounds > 1 ? ['measured (median)', 'range'] : ['measured']),
+    'target',
+    'verdict',
+  ];
+  return table(head, rows);
 }
 
 function h2loadSection(rows: readonly H2loadRow[]): string {
@@ -183,10 +251,9 @@ export function renderReport(results: RunResults): string {
     '',
     `- Node ${env.node}${env.moleculerNode ? ` (Moleculer processes: Node ${env.moleculerNode})` : ''}; \`nproc\` = ${env.nproc}; ${env.cpu}`,
     `- Load average (1, 5, 15 min) before the run: ${env.loadBefore.map((n) => n.toFixed(2)).join(', ')}; after: ${env.loadAfter.map((n) => n.toFixed(2)).join(', ')}`,
-    `- Unary \`greet.Greeter/SayHello\` \`{name: 'John'}\` → \`{message: 'Hello, John!'}\` (every response is checked), ${settings.concurrency} calls in flight (closed loop), client and server in separate processes on 127.0.0.1; ${settings.warmupS} s warm-up, then ${settings.durationS} s measured per stack.`,
+    `- Unary \`greet.Greeter/SayHello\` \`{name: 'John'}\` → \`{message: 'Hello, John!'}\` (every response is checked), ${settings.concurrency} calls in flight (closed loop), client and server in separate processes on 127.0.0.1; ${settings.warmupS} s warm-up, then ${settings.durationS} s measured per stack${settings.rounds > 1 ? `, in each of ${settings.rounds} rounds` : ''}.`,
     '',
-    '> **Figures vary ±30% from run to run** (and far more on a busy machine): compare only ratios',
-    '> taken from one run, such as the ones below, never absolute figures across runs or machines.',
+    ...howToRead(settings.rounds),
     '',
     '## Unary SayHello, closed loop',
     '',
@@ -233,6 +300,22 @@ export function renderReport(results: RunResults): string {
     '',
   ];
   return out.join('\n');
+}
+
+function howToRead(rounds: number): string[] {
+  if (rounds <= 1)
+    return [
+      '> **Figures vary ±30% from run to run** (and far more on a busy machine): compare only ratios',
+      '> taken from one run, such as the ones below, never absolute figures across runs or machines.',
+    ];
+  return [
+    `> **Figures vary ±30% from run to run** (and far more on a busy machine), so every stack ran once`,
+    `> in each of ${rounds} rounds, in an order that changes every round. req/s, p50 and p99 are the medians`,
+    '> of the rounds; "range" is the lowest and highest req/s. Each ratio is taken between two stacks',
+    '> of the same round; the table gives the median of those per-round ratios and their range, and a',
+    '> target is met only when the median ratio meets it. Never compare absolute figures across runs or',
+    '> machines.',
+  ];
 }
 
 function setupNotes(settings: RunSettings): string {

@@ -8,7 +8,8 @@ import { node24 } from './node-runtime.ts';
 import { type BenchOptions, parseOptions, USAGE } from './options.ts';
 import { installCleanup, killAll } from './processes.ts';
 import { type Environment, type RunResults, renderReport } from './report.ts';
-import { STACKS, type StackInfo } from './stacks/index.ts';
+import { roundOrder, type StackSummary, summarizeStack, type ThroughputRound } from './rounds.ts';
+import { STACKS, type StackId, type StackInfo } from './stacks/index.ts';
 import {
   firstLine,
   measureThroughput,
@@ -18,8 +19,9 @@ import {
 } from './throughput.ts';
 
 /**
- * `npm run bench`: every stack's unary SayHello in separate server and client processes, then
- * h2load on the gRPC servers and the memory runs; writes docs/benchmarks.md and raw JSON.
+ * `npm run bench`: every stack's unary SayHello in separate server and client processes, once per
+ * round (--rounds), then h2load on the gRPC servers and the memory runs; writes docs/benchmarks.md
+ * and raw JSON (every round's figures).
  */
 
 function nproc(): string {
@@ -34,24 +36,77 @@ function nodeVersion(execPath: string): string {
   return execFileSync(execPath, ['--version'], { encoding: 'utf8' }).trim();
 }
 
+/** Set once Moleculer has run on Node 24 because it failed on this node. */
+let moleculerFallback: { execPath: string; why: string } | undefined;
+
 /**
  * Moleculer declares node >= 22: run it on this node first, and only if it fails there, on
- * Node 24 from npm (see node-runtime.ts). Returns the row and the node that produced it.
+ * Node 24 from npm (see node-runtime.ts). Returns the row and the node that produced it. Once the
+ * fallback has worked, later rounds go straight to Node 24 rather than failing again first.
  */
 async function measureMoleculer(info: StackInfo, settings: ThroughputSettings, options: BenchOptions) {
   if (options.moleculerNode) return measureThroughput(info, settings, options.moleculerNode);
+  if (moleculerFallback) {
+    const row = await measureThroughput(info, settings, moleculerFallback.execPath);
+    return { ...row, note: [moleculerFallback.why, row.note].filter(Boolean).join('; ') };
+  }
   const first = await measureThroughput(info, settings);
   if (first.status !== 'failed') return first;
   log(`Moleculer failed on Node ${process.version} (${first.note}); retrying on Node 24`);
   try {
-    const retry = await measureThroughput(info, settings, await node24());
-    return {
-      ...retry,
-      note: [`Node ${process.version} failed: ${first.note}`, retry.note].filter(Boolean).join('; '),
-    };
+    const execPath = await node24();
+    const retry = await measureThroughput(info, settings, execPath);
+    const why = `Node ${process.version} failed: ${first.note}`;
+    if (retry.status === 'ok') moleculerFallback = { execPath, why };
+    return { ...retry, note: [why, retry.note].filter(Boolean).join('; ') };
   } catch (err) {
     return { ...first, note: `${first.note}; Node 24 fallback failed: ${firstLine(err)}` };
   }
+}
+
+/**
+ * The throughput part: every selected stack once per round, in an order that changes each round
+ * (see rounds.ts), so that no stack always runs first, last, or right after the same neighbour.
+ */
+async function measureRounds(
+  options: BenchOptions,
+  settings: ThroughputSettings,
+): Promise<{ summaries: StackSummary[]; orders: StackId[][] }> {
+  const selected = STACKS.filter((info) => options.only.has(info.id));
+  const skipped = new Map<StackId, string>();
+  for (const info of selected) {
+    const missing = missingModule(info);
+    if (missing) {
+      skipped.set(info.id, `skipped: ${missing}`);
+      log(`${info.id}: skipped: ${missing}`);
+    }
+  }
+  const running = selected.filter((info) => !skipped.has(info.id));
+  const rows = new Map<StackId, ThroughputRound[]>(running.map((info) => [info.id, []]));
+  const orders: StackId[][] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const order = roundOrder(running, round);
+    orders.push(order.map((info) => info.id));
+    if (options.rounds > 1 && order.length)
+      log(`round ${round + 1}/${options.rounds}: ${order.map((info) => info.id).join(', ')}`);
+    for (const [position, info] of order.entries()) {
+      log(`${info.id}: ${options.warmupS} s warm-up + ${options.durationS} s…`);
+      // Other work on the machine moves the figures: the report shows how busy it was at each start.
+      const loadAverage = os.loadavg()[0];
+      const row =
+        info.id === 'moleculer'
+          ? await measureMoleculer(info, settings, options)
+          : await measureThroughput(info, settings);
+      rows.get(info.id)?.push({ ...row, loadAverage, round, position });
+      log(summarize(row));
+    }
+  }
+  const summaries = selected.map((info) =>
+    summarizeStack({ id: info.id, label: info.label }, rows.get(info.id) ?? [], skipped.get(info.id)),
+  );
+  if (options.rounds > 1)
+    for (const summary of summaries) log(`median of ${options.rounds} rounds: ${summarizeMedians(summary)}`);
+  return { summaries, orders };
 }
 
 function describeMemory(row: MemoryRow, unit: 'connection' | 'call'): string {
@@ -72,6 +127,12 @@ function summarize(row: ThroughputRow): string {
   return `${row.id}: ${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms${row.note ? ` (${row.note})` : ''}`;
 }
 
+function summarizeMedians(s: StackSummary): string {
+  if (s.status !== 'ok' || !s.rps) return `${s.id}: ${s.note ?? s.status}`;
+  const { median, min, max } = s.rps;
+  return `${s.id}: ${Math.round(median)} req/s (${Math.round(min)}–${Math.round(max)}), p50 ${s.p50Ms?.toFixed(2)} ms, p99 ${s.p99Ms?.toFixed(2)} ms${s.note ? ` (${s.note})` : ''}`;
+}
+
 async function main(): Promise<void> {
   const parsed = parseOptions(process.argv.slice(2));
   if (parsed === 'help') {
@@ -90,19 +151,7 @@ async function main(): Promise<void> {
     durationMs: options.durationS * 1000,
     httpConnections: options.httpConnections,
   };
-  const throughput: ThroughputRow[] = [];
-  for (const info of STACKS) {
-    if (!options.only.has(info.id)) continue;
-    if (!missingModule(info)) log(`${info.id}: ${options.warmupS} s warm-up + ${options.durationS} s…`);
-    // Other work on the machine moves the figures: the report shows how busy it was at each start.
-    const loadAverage = os.loadavg()[0];
-    const row =
-      info.id === 'moleculer'
-        ? await measureMoleculer(info, settings, options)
-        : await measureThroughput(info, settings);
-    throughput.push(row.status === 'skipped' ? row : { ...row, loadAverage });
-    log(summarize(row));
-  }
+  const { summaries: throughput, orders } = await measureRounds(options, settings);
 
   const h2load: H2loadRow[] = [];
   if (options.only.has('h2load')) {
@@ -164,6 +213,7 @@ async function main(): Promise<void> {
       command: options.command,
       durationS: options.durationS,
       warmupS: options.warmupS,
+      rounds: options.rounds,
       concurrency: options.concurrency,
       httpConnections: options.httpConnections,
       idleConnections: options.idleConnections,
@@ -171,6 +221,7 @@ async function main(): Promise<void> {
       inflightConnections: options.inflightConnections,
     },
     throughput,
+    orders,
     h2load,
     idle,
     inflight,
