@@ -132,7 +132,7 @@ export class ClientCall implements FrameSink, FlowSource {
       // Trailers-only: the status comes in these headers and there is no initial metadata.
       this.#statusHeaders = headers;
       this.#statusRaw = raw;
-      this.#notify(this.#call.onHeaders, new Metadata());
+      if (this.#call.onHeaders) this.#notify(this.#call.onHeaders, new Metadata());
       return;
     }
     if (this.#httpStatus !== 200) return; // the status will follow from the HTTP status at close
@@ -152,7 +152,8 @@ export class ClientCall implements FrameSink, FlowSource {
       );
       return;
     }
-    this.#notify(this.#call.onHeaders, metadataFromRawHeaders(raw));
+    // Parsed only for a caller who asked for it: most calls never look at initial metadata.
+    if (this.#call.onHeaders) this.#notify(this.#call.onHeaders, metadataFromRawHeaders(raw));
   }
 
   handleData(chunk: Buffer): void {
