@@ -1,11 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Metadata } from '../../contract/metadata.ts';
-import { Status } from '../../contract/status.ts';
-import type { CallContext } from '../../core/context.ts';
-import { FrameType, GoawayCode, HEADER_BYTES } from './frame.ts';
-import { readGoaway, readStatus } from './frame-payloads.ts';
-import { FrameWriter } from './frame-writer.ts';
 import {
   connectClient,
   type EchoClient,
@@ -16,7 +10,13 @@ import {
   RawPeer,
   sleep,
   startServer,
-} from './test-support.test.ts';
+} from '../../../test/support/native-peer.ts';
+import { Metadata } from '../../contract/metadata.ts';
+import { Status } from '../../contract/status.ts';
+import type { CallContext } from '../../core/context.ts';
+import { FrameType, GoawayCode, HEADER_BYTES } from './frame.ts';
+import { readGoaway, readStatus } from './frame-payloads.ts';
+import { FrameWriter } from './frame-writer.ts';
 
 const UNARY = method('Unary');
 const CLIENT_STREAM = method('ClientStream');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { selfSignedCert } from '../../../test/support/certs.ts';
+import { connectClient, method, RawPeer, sleep, startServer } from '../../../test/support/native-peer.ts';
 import { rejection } from '../../../test/support/status.ts';
 import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
@@ -10,7 +11,6 @@ import { FrameType, GoawayCode } from './frame.ts';
 import { FrameDecoder } from './frame-decoder.ts';
 import { readGoaway, readStatus } from './frame-payloads.ts';
 import { FrameWriter } from './frame-writer.ts';
-import { connectClient, method, RawPeer, sleep, startServer } from './test-support.test.ts';
 
 /** A TCP server that completes the handshake, then never answers anything (a hung peer). */
 async function silentServer(): Promise<{ port: number; close(): Promise<void>; sockets: net.Socket[] }> {

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { echoObservations } from '../../../test/fixtures/echo-service.ts';
+import {
+  connectClient,
+  type EchoClient,
+  type EchoServer,
+  eventually,
+  sleep,
+  startServer,
+} from '../../../test/support/native-peer.ts';
 import { rejection } from '../../../test/support/status.ts';
 import { StatusError } from '../../contract/errors.ts';
 import { Metadata } from '../../contract/metadata.ts';
@@ -9,14 +17,6 @@ import type { CallContext } from '../../core/context.ts';
 import { ServiceHost } from '../../core/host.ts';
 import type { Message } from '../../core/types.ts';
 import { NativeServer } from './server.ts';
-import {
-  connectClient,
-  type EchoClient,
-  type EchoServer,
-  eventually,
-  sleep,
-  startServer,
-} from './test-support.test.ts';
 
 type Stream = AsyncIterable<Message>;
 

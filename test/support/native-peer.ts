@@ -1,22 +1,20 @@
 /**
  * Helpers for the native transport's tests: an Echo server, and a raw peer that speaks frames
- * over a plain socket so tests can send what a well-behaved client never would. It holds no
- * test; it is named *.test.ts so that the build (which excludes test files) leaves it out, as
- * it imports the shared fixtures under test/.
+ * over a plain socket so tests can send what a well-behaved client never would.
  */
 import net from 'node:net';
-import { echoContract, echoImplementation } from '../../../test/fixtures/echo-service.ts';
-import type { ServiceDescriptor } from '../../contract/descriptors.ts';
-import { createClient } from '../../core/client.ts';
-import { ServiceHost } from '../../core/host.ts';
-import type { CallOptions } from '../../core/transport.ts';
-import type { Implementation, Message, UntypedService } from '../../core/types.ts';
-import { NativeClientTransport } from './client.ts';
-import { FrameType } from './frame.ts';
-import { FrameDecoder } from './frame-decoder.ts';
-import { FrameWriter } from './frame-writer.ts';
-import type { NativeClientOptions, NativeServerOptions } from './options.ts';
-import { NativeServer } from './server.ts';
+import type { ServiceDescriptor } from '../../src/contract/descriptors.ts';
+import { createClient } from '../../src/core/client.ts';
+import { ServiceHost } from '../../src/core/host.ts';
+import type { CallOptions } from '../../src/core/transport.ts';
+import type { Implementation, Message, UntypedService } from '../../src/core/types.ts';
+import { NativeClientTransport } from '../../src/transports/native/client.ts';
+import { FrameType } from '../../src/transports/native/frame.ts';
+import { FrameDecoder } from '../../src/transports/native/frame-decoder.ts';
+import { FrameWriter } from '../../src/transports/native/frame-writer.ts';
+import type { NativeClientOptions, NativeServerOptions } from '../../src/transports/native/options.ts';
+import { NativeServer } from '../../src/transports/native/server.ts';
+import { echoContract, echoImplementation } from '../fixtures/echo-service.ts';
 
 export const echoService: ServiceDescriptor = echoContract().service('sb.test.Echo');
 
