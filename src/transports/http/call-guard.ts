@@ -1,3 +1,4 @@
+import type { Dispatcher } from 'undici';
 import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
 import { formatGrpcTimeout, MAX_TIMEOUT_MS } from '../../core/deadline.ts';
@@ -14,6 +15,15 @@ import type { OutgoingCall } from '../../core/transport.ts';
 export abstract class GuardedExchange {
   #timer: NodeJS.Timeout | undefined;
   #signal: AbortSignal | undefined;
+  protected controller: Dispatcher.DispatchController | undefined;
+  /** Why the call was aborted: it replaces the error undici then reports for the request. */
+  protected abortReason: StatusError | undefined;
+
+  /** undici started the request; abort it at once if the call was aborted before. */
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abortReason) controller.abort(this.abortReason);
+  }
 
   protected arm(call: OutgoingCall): void {
     if (call.deadline !== Number.POSITIVE_INFINITY) {
@@ -56,7 +66,18 @@ export abstract class GuardedExchange {
   }
 
   /** Ends the call at once with `reason` and aborts its request. */
-  protected abstract abortCall(reason: StatusError): void;
+  protected abortCall(reason: StatusError): void {
+    if (this.settled) return;
+    this.abortReason = reason;
+    this.settle(reason);
+    this.controller?.abort(reason);
+  }
+
+  /** Whether the call has ended, one way or the other. */
+  protected abstract get settled(): boolean;
+
+  /** Ends the call with `err`, once. */
+  protected abstract settle(err: StatusError): void;
 }
 
 function expire(exchange: GuardedExchange): void {

@@ -32,8 +32,6 @@ export class StreamExchange
   readonly #maxBytes: number;
   readonly #queue: unknown[] = [];
   #waiter: { resolve: (r: IteratorResult<unknown>) => void; reject: (e: unknown) => void } | undefined;
-  #controller: Dispatcher.DispatchController | undefined;
-  #abortReason: StatusError | undefined;
   #error: StatusError | undefined;
   /** A status the server reported in the stream itself; the call fails with it at the end. */
   #inband: StatusError | undefined;
@@ -57,11 +55,6 @@ export class StreamExchange
   }
 
   // ---- the undici side ----
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#abortReason) controller.abort(this.#abortReason);
-  }
 
   onResponseStart(
     _controller: Dispatcher.DispatchController,
@@ -147,7 +140,7 @@ export class StreamExchange
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.#finish(this.#abortReason ?? statusOfClientError(err));
+    this.#finish(this.abortReason ?? statusOfClientError(err));
   }
 
   // ---- the caller's side ----
@@ -155,7 +148,7 @@ export class StreamExchange
   next(): Promise<IteratorResult<unknown>> {
     if (this.#queue.length > 0) {
       const value = this.#queue.shift();
-      if (this.#controller?.paused && this.#queue.length < HIGH_WATER / 2) this.#controller.resume();
+      if (this.controller?.paused && this.#queue.length < HIGH_WATER / 2) this.controller.resume();
       return Promise.resolve({ done: false, value });
     }
     if (this.#error) return Promise.reject(this.#error);
@@ -217,11 +210,12 @@ export class StreamExchange
     }
   }
 
-  protected abortCall(reason: StatusError): void {
-    if (this.#done) return;
-    this.#abortReason = reason;
-    this.#finish(reason);
-    this.#controller?.abort(reason);
+  protected get settled(): boolean {
+    return this.#done;
+  }
+
+  protected settle(err: StatusError): void {
+    this.#finish(err);
   }
 
   #finish(err?: StatusError): void {

@@ -18,8 +18,6 @@ export class UnaryExchange extends GuardedExchange implements Dispatcher.Dispatc
   readonly #maxBytes: number;
   readonly #resolve: (value: unknown) => void;
   readonly #reject: (err: StatusError) => void;
-  #controller: Dispatcher.DispatchController | undefined;
-  #abortReason: StatusError | undefined;
   #settled = false;
   #status = 0;
   #headers: IncomingHttpHeaders = {};
@@ -41,11 +39,6 @@ export class UnaryExchange extends GuardedExchange implements Dispatcher.Dispatc
     this.#resolve = resolve;
     this.#reject = reject;
     this.arm(call);
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#abortReason) controller.abort(this.#abortReason);
   }
 
   onResponseStart(
@@ -104,14 +97,15 @@ export class UnaryExchange extends GuardedExchange implements Dispatcher.Dispatc
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.#fail(this.#abortReason ?? statusOfClientError(err));
+    this.#fail(this.abortReason ?? statusOfClientError(err));
   }
 
-  protected abortCall(reason: StatusError): void {
-    if (this.#settled) return;
-    this.#abortReason = reason;
-    this.#fail(reason);
-    this.#controller?.abort(reason);
+  protected get settled(): boolean {
+    return this.#settled;
+  }
+
+  protected settle(err: StatusError): void {
+    this.#fail(err);
   }
 
   #fail(err: StatusError): void {
