@@ -7,9 +7,9 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `predicate` every 10 ms; fails the test if it is not true within `ms`. */
-export async function waitFor(predicate: () => boolean, ms = 3000): Promise<void> {
+export async function waitFor(predicate: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
   const until = Date.now() + ms;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > until) assert.fail('condition not reached in time');
     await sleep(10);
   }

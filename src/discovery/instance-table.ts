@@ -1,0 +1,211 @@
+import type { ServiceInstance } from './instance.ts';
+
+/**
+ * The live instances of every service with their leases: the state of an in-process registry
+ * (static, tests) and of the hub. Pure logic: time comes from `now()`, expiry happens when
+ * `sweep()` runs, and every change bumps a global index for blocking queries and watches.
+ */
+
+export type HealthState = 'passing' | 'warning' | 'critical';
+
+export interface TableEntry {
+  readonly instance: ServiceInstance;
+  readonly ttlMs: number;
+  expiresAt: number;
+  health: HealthState;
+  /** Why the health is what it is (a Consul TTL check's note). */
+  output: string;
+  readonly registeredAt: number;
+  /** The table index at this entry's last change. */
+  modifyIndex: number;
+}
+
+export interface InstanceTableOptions {
+  now?: () => number;
+  /** Registrations beyond this are refused with TableFullError. */
+  maxInstances?: number;
+}
+
+export class TableFullError extends Error {
+  constructor(limit: number) {
+    super(`the registry holds its limit of ${limit} instances`);
+    this.name = 'TableFullError';
+  }
+}
+
+type ChangeListener = (service: string, index: number) => void;
+
+export class InstanceTable {
+  readonly #now: () => number;
+  readonly #max: number;
+  readonly #services = new Map<string, Map<string, TableEntry>>();
+  readonly #listeners = new Set<ChangeListener>();
+  #size = 0;
+  #index = 1;
+
+  constructor(options: InstanceTableOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#max = options.maxInstances ?? 100_000;
+  }
+
+  /** Grows by one on every change; never goes back (Consul's X-Consul-Index). */
+  get index(): number {
+    return this.#index;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds or replaces an instance (same service and id) with a fresh lease. */
+  upsert(instance: ServiceInstance, ttlMs: number): TableEntry {
+    let byId = this.#services.get(instance.service);
+    const existing = byId?.get(instance.id);
+    if (!existing && this.#size >= this.#max) throw new TableFullError(this.#max);
+    if (!byId) {
+      byId = new Map();
+      this.#services.set(instance.service, byId);
+    }
+    const now = this.#now();
+    const entry: TableEntry = {
+      instance,
+      ttlMs,
+      expiresAt: now + ttlMs,
+      health: 'passing',
+      output: '',
+      registeredAt: existing?.registeredAt ?? now,
+      modifyIndex: 0,
+    };
+    byId.set(instance.id, entry);
+    if (!existing) this.#size++;
+    this.#changed(instance.service, entry);
+    return entry;
+  }
+
+  /**
+   * Extends the lease (a heartbeat). Returns false for an unknown instance, so the caller
+   * registers again. A heartbeat that changes health is a change; one that does not is not.
+   */
+  renew(service: string, id: string, health: HealthState = 'passing', output = ''): boolean {
+    const entry = this.#services.get(service)?.get(id);
+    if (!entry) return false;
+    entry.expiresAt = this.#now() + entry.ttlMs;
+    if (entry.health !== health || entry.output !== output) {
+      entry.health = health;
+      entry.output = output;
+      this.#changed(service, entry);
+    }
+    return true;
+  }
+
+  remove(service: string, id: string): boolean {
+    const byId = this.#services.get(service);
+    if (!byId?.delete(id)) return false;
+    this.#size--;
+    if (byId.size === 0) this.#services.delete(service);
+    this.#changed(service);
+    return true;
+  }
+
+  get(service: string, id: string): TableEntry | undefined {
+    return this.#services.get(service)?.get(id);
+  }
+
+  /** Finds an instance by id alone (Consul and Eureka address instances that way). */
+  findById(id: string): TableEntry | undefined {
+    for (const byId of this.#services.values()) {
+      const entry = byId.get(id);
+      if (entry) return entry;
+    }
+    return undefined;
+  }
+
+  entries(service: string): TableEntry[] {
+    const byId = this.#services.get(service);
+    return byId ? [...byId.values()] : [];
+  }
+
+  /** Instances of `service` whose health is in `states` (passing only, unless asked). */
+  list(service: string, states: readonly HealthState[] = ['passing']): ServiceInstance[] {
+    return this.entries(service)
+      .filter((e) => states.includes(e.health))
+      .map((e) => e.instance);
+  }
+
+  services(): string[] {
+    return [...this.#services.keys()];
+  }
+
+  all(): TableEntry[] {
+    const out: TableEntry[] = [];
+    for (const byId of this.#services.values()) out.push(...byId.values());
+    return out;
+  }
+
+  /** Removes every instance whose lease has run out; returns how many went. */
+  sweep(): number {
+    const now = this.#now();
+    let removed = 0;
+    for (const [service, byId] of this.#services) {
+      for (const [id, entry] of byId) {
+        if (entry.expiresAt <= now && this.remove(service, id)) removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** The earliest lease expiry, for scheduling the next sweep; Infinity when empty. */
+  nextExpiry(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const byId of this.#services.values()) {
+      for (const entry of byId.values()) if (entry.expiresAt < next) next = entry.expiresAt;
+    }
+    return next;
+  }
+
+  /** Called with the service name and new index after every change. Returns the unsubscribe. */
+  onChange(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Resolves with the index once `service` (or any service, for undefined) changes after
+   * `afterIndex`, or after `waitMs` with the current index: a Consul-style blocking query.
+   */
+  waitForChange(
+    service: string | undefined,
+    afterIndex: number,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    if (this.#index > afterIndex && afterIndex < this.#lastChange(service))
+      return Promise.resolve(this.#index);
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', finish);
+        resolve(this.#index);
+      };
+      const timer = setTimeout(finish, waitMs);
+      const unsubscribe = this.onChange((changed) => {
+        if (service === undefined || changed === service) finish();
+      });
+      signal?.addEventListener('abort', finish, { once: true });
+    });
+  }
+
+  readonly #lastChanged = new Map<string, number>();
+
+  #lastChange(service: string | undefined): number {
+    return service === undefined ? this.#index : (this.#lastChanged.get(service) ?? 0);
+  }
+
+  #changed(service: string, entry?: TableEntry): void {
+    const index = ++this.#index;
+    if (entry) entry.modifyIndex = index;
+    this.#lastChanged.set(service, index);
+    for (const listener of this.#listeners) listener(service, index);
+  }
+}
