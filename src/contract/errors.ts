@@ -11,6 +11,8 @@ export interface StatusErrorOptions {
   metadata?: Metadata;
   details?: StatusDetail[];
   cause?: unknown;
+  /** The request never reached the server's application (see StatusError.unprocessed). */
+  unprocessed?: boolean;
 }
 
 /** An error with a gRPC status code: what handlers throw and what callers catch, on every transport. */
@@ -19,6 +21,12 @@ export class StatusError extends Error {
   /** Trailing metadata sent with (or received with) the status. */
   readonly metadata: Metadata;
   readonly details: StatusDetail[];
+  /**
+   * True when the transport knows the server never started to handle the call: the connection
+   * was refused, the stream was refused, or the server was already draining. Any method may
+   * then be retried elsewhere, idempotent or not (gRPC's "transparent retry").
+   */
+  readonly unprocessed: boolean;
 
   constructor(code: Status, message: string, options: StatusErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -26,6 +34,7 @@ export class StatusError extends Error {
     this.code = code;
     this.metadata = options.metadata ?? new Metadata();
     this.details = options.details ?? [];
+    this.unprocessed = options.unprocessed === true;
   }
 
   get codeName(): string {
@@ -51,6 +60,17 @@ export class StatusError extends Error {
     }
     return new StatusError(fallback, String(err));
   }
+}
+
+/** The same status, marked as never processed by the server: safe to retry on another server. */
+export function asUnprocessed(err: StatusError): StatusError {
+  if (err.unprocessed) return err;
+  return new StatusError(err.code, err.message, {
+    metadata: err.metadata,
+    details: err.details,
+    cause: err.cause,
+    unprocessed: true,
+  });
 }
 
 export function isStatusError(err: unknown): err is StatusError {

@@ -334,13 +334,15 @@ export function transportConformance(t: TransportUnderTest): void {
       assert.equal(after.text, 'after huge');
     });
 
-    it('fails fast with UNAVAILABLE when nothing listens', async () => {
+    it('fails fast with UNAVAILABLE, marked unprocessed, when nothing listens', async () => {
       const dead = t.client('127.0.0.1:1');
       try {
-        await rejectsWith(
+        const err = await rejectsWith(
           createClient<EchoService>(echo, dead).unary({ text: 'x' }, { timeoutMs: 3000 }),
           Status.UNAVAILABLE,
         );
+        // A refused connection carried nothing: a cluster may retry any method elsewhere.
+        assert.equal(err.unprocessed, true, `${err.message} should be unprocessed`);
       } finally {
         await dead.close();
       }

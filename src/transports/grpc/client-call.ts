@@ -32,7 +32,7 @@ export interface StreamOpener {
   /** Throws a StatusError (UNAVAILABLE) when no connection can carry the call. */
   open(headers: OutgoingHttpHeaders): ClientHttp2Stream;
   /** Why the connection a stream went out on failed, if it did (rather than the stream alone). */
-  connectionFailure(session: ClientHttp2Session): StatusError | undefined;
+  connectionFailure(session: ClientHttp2Session, streamError?: Error): StatusError | undefined;
   /** The call on `session` is over. */
   release(session: ClientHttp2Session): void;
 }
@@ -211,7 +211,7 @@ export class ClientCall implements FrameSink, FlowSource {
       return;
     }
     const streamError = this.#streamError as NodeJS.ErrnoException | undefined;
-    const lost = this.#opener.connectionFailure(session);
+    const lost = this.#opener.connectionFailure(session, streamError);
     if (lost) this.#fail(lost);
     else if (streamError && streamError.code !== 'ERR_HTTP2_STREAM_ERROR') {
       this.#fail(new StatusError(Status.UNAVAILABLE, `connection failed: ${streamError.message}`));

@@ -116,11 +116,20 @@ export class GrpcClientTransport implements ClientTransport, StreamOpener {
     return stream;
   }
 
-  connectionFailure(session: ClientHttp2Session): StatusError | undefined {
+  connectionFailure(session: ClientHttp2Session, streamError?: Error): StatusError | undefined {
     const failure = this.#connections.get(session)?.failure;
     if (failure) return failure;
-    if (session.destroyed) return new StatusError(Status.UNAVAILABLE, 'the connection was lost');
-    return undefined;
+    if (!session.destroyed) return undefined;
+    // Streams hear of a failed connect before the session does; `connecting` tells it apart.
+    const cause = streamError?.cause instanceof Error ? streamError.cause : undefined;
+    if (session.connecting) {
+      return new StatusError(
+        Status.UNAVAILABLE,
+        `cannot connect to ${this.#options.target}${cause ? `: ${cause.message}` : ''}`,
+        { unprocessed: true, cause },
+      );
+    }
+    return new StatusError(Status.UNAVAILABLE, 'the connection was lost', { cause });
   }
 
   release(session: ClientHttp2Session): void {
@@ -132,6 +141,8 @@ export class GrpcClientTransport implements ClientTransport, StreamOpener {
     const options = this.#options;
     const session = http2.connect(this.#authority, this.#sessionOptions());
     const connection: Connection = { session, failure: undefined, active: 0 };
+    // Until the connection is up, no call on it can have reached the server.
+    let connected = false;
     this.#connections.set(session, connection);
     this.#current = connection;
     session.unref();
@@ -142,10 +153,14 @@ export class GrpcClientTransport implements ClientTransport, StreamOpener {
       connection.failure = new StatusError(
         Status.UNAVAILABLE,
         `cannot connect to ${options.target}: timed out`,
+        {
+          unprocessed: true,
+        },
       );
       session.destroy();
     }, options.connectTimeoutMs ?? 20_000).unref();
     session.once('connect', () => {
+      connected = true;
       clearTimeout(connectTimeout);
       // A larger connection window: many calls, or big messages, in flight at once.
       session.setLocalWindowSize(8 * 1024 * 1024);
@@ -154,6 +169,7 @@ export class GrpcClientTransport implements ClientTransport, StreamOpener {
       connection.failure ??= new StatusError(
         Status.UNAVAILABLE,
         `connection to ${options.target} failed: ${err.message}`,
+        { unprocessed: !connected },
       );
       forget();
     });
@@ -219,7 +235,8 @@ function request(session: ClientHttp2Session, headers: OutgoingHttpHeaders): Cli
     return session.request(headers);
   } catch (err) {
     const { code, message } = err as NodeJS.ErrnoException;
-    if (code && SESSION_GONE.has(code)) throw new ConnectionGone(Status.UNAVAILABLE, message);
+    if (code && SESSION_GONE.has(code))
+      throw new ConnectionGone(Status.UNAVAILABLE, message, { unprocessed: true });
     // Mostly metadata that HTTP/2 cannot carry (control characters in a value).
     throw new StatusError(Status.INTERNAL, `cannot send the call's headers: ${message}`, { cause: err });
   }

@@ -71,7 +71,13 @@ export function statusFromTrailers(
 export function statusFromRstCode(rstCode: number): StatusError {
   switch (rstCode) {
     case constants.NGHTTP2_REFUSED_STREAM:
-      return new StatusError(Status.UNAVAILABLE, 'the server refused the stream (RST_STREAM REFUSED_STREAM)');
+      return new StatusError(
+        Status.UNAVAILABLE,
+        'the server refused the stream (RST_STREAM REFUSED_STREAM)',
+        {
+          unprocessed: true,
+        },
+      );
     case constants.NGHTTP2_CANCEL:
       return new StatusError(Status.CANCELLED, 'the server cancelled the call (RST_STREAM CANCEL)');
     case constants.NGHTTP2_ENHANCE_YOUR_CALM:

@@ -115,7 +115,17 @@ export function statusOfClientError(err: unknown): StatusError {
       if (e?.code?.startsWith('HPE_')) {
         return new StatusError(Status.INTERNAL, `malformed HTTP response: ${message}`, { cause: err });
       }
-      // Refused, reset, unreachable, closed: the server is not there (now). Retry elsewhere is safe.
-      return new StatusError(Status.UNAVAILABLE, `connection failed: ${message}`, { cause: err });
+      // Refused, reset, unreachable, closed: the server is not there (now). A refused connection
+      // carried nothing, so any call may go elsewhere; after a reset, only idempotent ones.
+      return new StatusError(Status.UNAVAILABLE, `connection failed: ${message}`, {
+        cause: err,
+        unprocessed: refused(e),
+      });
   }
+}
+
+function refused(err: { code?: string; cause?: unknown }): boolean {
+  if (err.code === 'ECONNREFUSED') return true;
+  const cause = err.cause as { code?: string; errors?: { code?: string }[] } | undefined;
+  return cause?.code === 'ECONNREFUSED' || (cause?.errors?.some((e) => e.code === 'ECONNREFUSED') ?? false);
 }

@@ -12,6 +12,7 @@ import { RequestBinder, responseSelector } from './request-binding.ts';
 import { writeError, writeJson } from './response-writer.ts';
 import { Router } from './router.ts';
 import { type CallEnvironment, type HttpRoute, serveCall } from './server-call.ts';
+import { UNPROCESSED_HEADER } from './status-body.ts';
 
 export interface HttpServerTlsOptions {
   cert: string | Buffer;
@@ -160,7 +161,9 @@ export class HttpServer implements ServerTransport {
     const method = req.method ?? 'GET';
     if (this.#closing) {
       res.shouldKeepAlive = false;
-      writeError(res, new StatusError(Status.UNAVAILABLE, 'the server is shutting down'));
+      writeError(res, new StatusError(Status.UNAVAILABLE, 'the server is shutting down'), {
+        extraHeaders: [UNPROCESSED_HEADER, '1'],
+      });
       return;
     }
     const found = this.#router.match(method, path);

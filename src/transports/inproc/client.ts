@@ -186,7 +186,9 @@ export class InprocTransport implements ClientTransport {
     if (typeof this.#target !== 'string') return directEndpoint(this.#target);
     const endpoint = findEndpoint(this.#target);
     if (!endpoint)
-      throw new StatusError(Status.UNAVAILABLE, `no in-process server listens as ${this.#target}`);
+      throw new StatusError(Status.UNAVAILABLE, `no in-process server listens as ${this.#target}`, {
+        unprocessed: true,
+      });
     return endpoint;
   }
 

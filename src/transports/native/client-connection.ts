@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { StatusError } from '../../contract/errors.ts';
+import { asUnprocessed, StatusError } from '../../contract/errors.ts';
 import type { Metadata } from '../../contract/metadata.ts';
 import { Status } from '../../contract/status.ts';
 import { MAX_TIMEOUT_MS } from '../../core/deadline.ts';
@@ -418,6 +418,6 @@ export class ClientConnection implements FrameHandler, KeepaliveHost, CallConnec
     const waiting = this.#waiting.splice(0);
     for (const call of waiting) call.detach();
     if (this.#wasReady) this.#owner.restart(waiting, reason);
-    else for (const call of waiting) call.finish(reason);
+    else for (const call of waiting) call.finish(asUnprocessed(reason));
   }
 }

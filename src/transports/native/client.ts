@@ -1,4 +1,4 @@
-import { StatusError } from '../../contract/errors.ts';
+import { asUnprocessed, StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
 import type { ClientTransport, OutgoingCall } from '../../core/transport.ts';
 import type { ClientCall } from './client-call.ts';
@@ -88,7 +88,7 @@ export class NativeClientTransport implements ClientTransport, ConnectionOwner {
       if (call.canRestart() && !this.#closed) {
         call.readyAt = Date.now();
         this.#connection().start(call);
-      } else call.finish(reason);
+      } else call.finish(asUnprocessed(reason));
     }
   }
 
