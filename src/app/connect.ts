@@ -1,7 +1,9 @@
+import { type ClusterOptions, ClusterTransport } from '../cluster/cluster-transport.ts';
 import type { ServiceDescriptor } from '../contract/descriptors.ts';
 import { type ClientOptions, createClient } from '../core/client.ts';
 import type { ClientTransport } from '../core/transport.ts';
 import type { Client, ServiceTypes, UntypedService } from '../core/types.ts';
+import { type Endpoint, endpointTarget } from '../discovery/instance.ts';
 import { GrpcClientTransport } from '../transports/grpc/index.ts';
 import { HttpClientTransport } from '../transports/http/index.ts';
 import { NativeClientTransport } from '../transports/native/index.ts';
@@ -74,17 +76,51 @@ export function clientTransport(options: TransportOptions): ClientTransport {
   }
 }
 
+/** Calls by name: instances come from a registry, governance picks one per call. */
+export interface DiscoveryOptions extends Omit<ClusterOptions, 'connect' | 'service'> {
+  /** The name to resolve; the service's full name ("greet.Greeter") unless set. */
+  name?: string;
+  /** TLS settings for endpoints that say tls (client certificate, CA). */
+  tls?: TlsClientOptions;
+  maxMessageBytes?: number;
+}
+
+/** The client transport for one discovered endpoint. */
+export function endpointTransport(
+  endpoint: Endpoint,
+  options: Pick<DiscoveryOptions, 'tls' | 'maxMessageBytes'> = {},
+): ClientTransport {
+  return clientTransport({
+    target: endpointTarget(endpoint),
+    tls: endpoint.tls ? (options.tls ?? true) : false,
+    maxMessageBytes: options.maxMessageBytes,
+  });
+}
+
+/** A cluster transport: `service` by name through `options.registry`, with governance. */
+export function clusterTransport(service: ServiceDescriptor, options: DiscoveryOptions): ClusterTransport {
+  const { name, tls, maxMessageBytes, ...cluster } = options;
+  return new ClusterTransport({
+    ...cluster,
+    service: name ?? service.fullName,
+    connect: (endpoint) => endpointTransport(endpoint, { tls, maxMessageBytes }),
+  });
+}
+
 export type ConnectedClient<S extends ServiceTypes> = Client<S> & {
-  /** Closes the connection this client opened. */
+  /** Closes the connections this client opened. */
   close(): Promise<void>;
 };
 
-/** A typed client of `service` at `target`, with its own connection. */
+/**
+ * A typed client of `service`: at one `target` with its own connection, or by name through a
+ * `registry`, balanced over its live instances.
+ */
 export function connect<S extends ServiceTypes = UntypedService>(
   service: ServiceDescriptor,
-  options: TransportOptions & ClientOptions,
+  options: (TransportOptions | DiscoveryOptions) & ClientOptions,
 ): ConnectedClient<S> {
-  const transport = clientTransport(options);
+  const transport = 'registry' in options ? clusterTransport(service, options) : clientTransport(options);
   const client = createClient<S>(service, transport, options) as ConnectedClient<S>;
   Object.defineProperty(client, 'close', { value: () => transport.close(), enumerable: false });
   return client;

@@ -1,11 +1,15 @@
 export {
   type ConnectedClient,
   clientTransport,
+  clusterTransport,
   connect,
+  type DiscoveryOptions,
+  endpointTransport,
   parseTarget,
   type TlsClientOptions,
   TRANSPORT_KINDS,
   type TransportKind,
   type TransportOptions,
 } from './connect.ts';
+export { instancesFor, type RegistrationOptions, registerAll } from './registration.ts';
 export { Server, type ServerAddresses, type ServerOptions } from './server.ts';

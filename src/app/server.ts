@@ -2,12 +2,14 @@ import type { ServiceDescriptor } from '../contract/descriptors.ts';
 import { ServiceHost, type ServiceHostOptions } from '../core/host.ts';
 import type { ListenAddress, ServerTransport } from '../core/transport.ts';
 import type { Implementation, ServiceTypes, UntypedService } from '../core/types.ts';
+import type { Lease } from '../discovery/registry.ts';
 import { HealthService } from '../services/health.ts';
 import { ReflectionService } from '../services/reflection.ts';
 import { GrpcServer, type GrpcServerOptions } from '../transports/grpc/index.ts';
 import { HttpServer, type HttpServerOptions } from '../transports/http/index.ts';
 import { NativeServer, type NativeServerOptions } from '../transports/native/index.ts';
 import type { TransportKind } from './connect.ts';
+import { instancesFor, type RegistrationOptions, registerAll } from './registration.ts';
 
 export interface ServerOptions extends ServiceHostOptions {
   /** Serve gRPC (HTTP/2) with these options; omitted or false: not served. */
@@ -36,6 +38,8 @@ export class Server {
   readonly #options: ServerOptions;
   readonly #transports: ServerTransport[] = [];
   #addresses: ServerAddresses = {};
+  #leases: Lease[] = [];
+  #deregisterDelayMs = 0;
 
   constructor(options: ServerOptions = {}) {
     this.#options = options;
@@ -55,6 +59,11 @@ export class Server {
 
   get addresses(): ServerAddresses {
     return this.#addresses;
+  }
+
+  /** The registrations `register()` holds until `close()`. */
+  get leases(): readonly Lease[] {
+    return this.#leases;
   }
 
   /** Starts every configured transport; if one fails to listen, the others are closed again. */
@@ -79,8 +88,43 @@ export class Server {
     return addresses;
   }
 
-  /** Stops accepting calls on every transport and lets in-flight calls finish within `graceMs`. */
+  /**
+   * Announces this server in a registry: one instance per served service (health and
+   * reflection aside), with an endpoint per transport. Call after `listen()`, once the
+   * server is ready for traffic; `close()` deregisters before it stops serving.
+   */
+  async register(options: RegistrationOptions & { deregisterDelayMs?: number }): Promise<void> {
+    if (this.#transports.length === 0)
+      throw new Error('register() needs a listening server: call listen() first');
+    const { grpc, http, native } = this.#options;
+    const tls = {
+      grpc: grpc ? grpc.tls !== undefined : false,
+      http: http ? http.tls !== undefined : false,
+      native: native ? native.tls !== undefined : false,
+    };
+    const addresses = Object.fromEntries(
+      Object.entries(this.#addresses).map(([kind, address]) => [
+        kind,
+        { ...address, tls: tls[kind as TransportKind] },
+      ]),
+    );
+    const instances = instancesFor(this.host.services, addresses, options);
+    this.#leases.push(...(await registerAll(options.registry, instances, options.ttlMs)));
+    this.#deregisterDelayMs = options.deregisterDelayMs ?? 500;
+  }
+
+  /**
+   * Graceful stop: deregisters (then keeps serving for `deregisterDelayMs`, so clients hear of
+   * it before they are refused), reports NOT_SERVING, stops accepting calls on every transport
+   * and lets in-flight calls finish within `graceMs`.
+   */
   async close(graceMs = 5000): Promise<void> {
+    const leases = this.#leases.splice(0);
+    if (leases.length > 0) {
+      await Promise.allSettled(leases.map((l) => l.deregister()));
+      if (this.#deregisterDelayMs > 0)
+        await new Promise((resolve) => setTimeout(resolve, this.#deregisterDelayMs));
+    }
     this.health.shutdown();
     const transports = this.#transports.splice(0);
     await Promise.all(transports.map((t) => t.close(graceMs)));

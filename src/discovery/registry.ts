@@ -47,7 +47,8 @@ export interface Lease {
   deregister(): Promise<void>;
   /**
    * Stops heartbeats without deregistering, as a crash would: the registry drops the instance
-   * when the lease expires. For tests and for handing an instance over.
+   * when the lease expires. For tests and for handing an instance over. A later
+   * `deregister()` does nothing.
    */
   abandon(): void;
 }

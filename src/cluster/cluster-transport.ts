@@ -1,0 +1,280 @@
+import { StatusError } from '../contract/errors.ts';
+import { Status } from '../contract/status.ts';
+import type { ClientTransport, OutgoingCall } from '../core/transport.ts';
+import type { EndpointTransport, ServiceInstance } from '../discovery/instance.ts';
+import type { Registry } from '../discovery/registry.ts';
+import { type BackoffOptions, backoffDelay } from '../governance/backoff.ts';
+import { type Balancer, type BalancerName, createBalancer } from '../governance/balancer.ts';
+import { type Clock, type Random, systemClock } from '../governance/clock.ts';
+import type { HedgingPolicy } from '../governance/hedging.ts';
+import { OutlierDetector, type OutlierOptions } from '../governance/outlier-detector.ts';
+import { RetryBudget } from '../governance/retry-budget.ts';
+import { preferZone } from '../governance/zone.ts';
+import { retryable, verdictOf } from './call-outcome.ts';
+import { type EndpointConnector, EndpointPool, type Member } from './endpoint-pool.ts';
+import { ServiceResolver, type ServiceResolverOptions } from './service-resolver.ts';
+
+export interface RetryOptions {
+  /** Attempts in all, the first included. 3 unless set. */
+  maxAttempts?: number;
+  backoff?: BackoffOptions;
+  /** Shared by every call of the cluster: retries stay within 20% of requests + 10/s. */
+  budget?: RetryBudget;
+}
+
+export interface ClusterOptions {
+  registry: Registry;
+  /** The name to resolve, e.g. "greet.Greeter". */
+  service: string;
+  connect: EndpointConnector;
+  /** Which endpoint of an instance to use, first match wins. native, grpc, http unless set. */
+  transports?: readonly EndpointTransport[];
+  /** p2c_peak_ewma unless set. */
+  balancer?: BalancerName;
+  /** This client's zone: instances in it are preferred while there are any. */
+  zone?: string;
+  /** Retries where safe; false turns them off. */
+  retry?: RetryOptions | false;
+  /** Hedged requests for idempotent unary methods: off unless set. */
+  hedging?: HedgingPolicy;
+  /** Outlier ejection; false turns it off. */
+  outlier?: OutlierOptions | false;
+  resolver?: ServiceResolverOptions;
+  clock?: Clock;
+  random?: Random;
+}
+
+export const DEFAULT_TRANSPORT_PREFERENCE: readonly EndpointTransport[] = ['native', 'grpc', 'http'];
+
+/**
+ * A client transport for a service name: resolves instances through a registry, balances each
+ * call over the healthy ones, retries where safe within a budget, ejects outliers. To the
+ * client above it is one more ClientTransport; the transports below it know nothing of it.
+ */
+export class ClusterTransport implements ClientTransport {
+  readonly name = 'cluster';
+  readonly service: string;
+  readonly #resolver: ServiceResolver;
+  readonly #pool: EndpointPool;
+  readonly #balancer: Balancer;
+  readonly #outlier: OutlierDetector | undefined;
+  readonly #budget: RetryBudget | undefined;
+  readonly #maxAttempts: number;
+  readonly #backoff: BackoffOptions | undefined;
+  readonly #hedging: HedgingPolicy | undefined;
+  readonly #zone: string | undefined;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  #closed = false;
+
+  constructor(options: ClusterOptions) {
+    this.service = options.service;
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#balancer = createBalancer(options.balancer ?? 'p2c_peak_ewma', {
+      clock: this.#clock,
+      random: this.#random,
+    });
+    this.#outlier =
+      options.outlier === false ? undefined : new OutlierDetector({ clock: this.#clock, ...options.outlier });
+    const retry = options.retry === false ? undefined : (options.retry ?? {});
+    this.#budget = retry ? (retry.budget ?? new RetryBudget({ clock: this.#clock })) : undefined;
+    this.#maxAttempts = retry ? Math.max(1, retry.maxAttempts ?? 3) : 1;
+    this.#backoff = retry?.backoff;
+    this.#hedging = options.hedging;
+    this.#zone = options.zone;
+    this.#pool = new EndpointPool(options.connect, options.transports ?? DEFAULT_TRANSPORT_PREFERENCE);
+    this.#resolver = new ServiceResolver(options.registry, options.service, options.resolver);
+    const update = (instances: readonly ServiceInstance[]) => {
+      const keys = this.#pool.update(instances);
+      this.#balancer.retain(keys);
+      this.#outlier?.retain(keys);
+    };
+    this.#resolver.onChange(update);
+    if (this.#resolver.instances) update(this.#resolver.instances);
+  }
+
+  /** The instances being balanced over now, for `switchboard ls` and the dashboard. */
+  get members(): readonly Member[] {
+    return this.#pool.members;
+  }
+
+  /** Keys of instances ejected now. */
+  ejected(): string[] {
+    return this.#outlier?.ejected() ?? [];
+  }
+
+  async unary(call: OutgoingCall, request: unknown): Promise<unknown> {
+    this.#budget?.onRequest();
+    const hedging = this.#hedging;
+    if (hedging && hedging.maxAttempts > 1 && call.method.idempotency !== 'unknown') {
+      return this.#hedged(call, request, hedging);
+    }
+    const tried = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      const member = await this.#pick(call, tried);
+      try {
+        return await this.#attempt(member, call, (c) => member.transport.unary(c, request));
+      } catch (err) {
+        await this.#beforeRetry(err as StatusError, call, attempt);
+      }
+    }
+  }
+
+  stream(call: OutgoingCall, requests: unknown): AsyncIterable<unknown> {
+    this.#budget?.onRequest();
+    return this.#streamed(call, requests);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#resolver.close();
+    await this.#pool.close();
+  }
+
+  /**
+   * A streaming call goes to one instance. It is tried again elsewhere only when the server
+   * never saw it and no response has come yet (a refused connection, a draining server).
+   */
+  async *#streamed(call: OutgoingCall, requests: unknown): AsyncGenerator<unknown> {
+    const tried = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      const member = await this.#pick(call, tried);
+      const end = this.#begin(member);
+      let received = false;
+      try {
+        for await (const message of member.transport.stream(call, requests)) {
+          received = true;
+          yield message;
+        }
+        end(undefined);
+        return;
+      } catch (e) {
+        const err = StatusError.from(e);
+        end(err);
+        if (received || !err.unprocessed) throw err;
+        await this.#beforeRetry(err, call, attempt);
+      }
+    }
+  }
+
+  /** First success of up to maxAttempts staggered attempts on different instances wins. */
+  #hedged(call: OutgoingCall, request: unknown, policy: HedgingPolicy): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const tried = new Set<string>();
+      const controllers: AbortController[] = [];
+      let running = 0;
+      let started = 0;
+      let settled = false;
+      let lastError: StatusError | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (err: StatusError | undefined, value?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        for (const c of controllers)
+          c.abort(new StatusError(Status.CANCELLED, 'another hedged attempt answered'));
+        if (err) reject(err);
+        else resolve(value);
+      };
+      const launch = async () => {
+        if (settled) return;
+        if (started > 0 && !this.#budget?.tryRetry() && this.#budget) return;
+        started++;
+        running++;
+        if (started < policy.maxAttempts) timer = setTimeout(launch, policy.delayMs);
+        const controller = new AbortController();
+        controllers.push(controller);
+        const signal = call.signal ? AbortSignal.any([call.signal, controller.signal]) : controller.signal;
+        const attemptCall: OutgoingCall = { ...call, signal };
+        try {
+          const member = await this.#pick(attemptCall, tried);
+          finish(
+            undefined,
+            await this.#attempt(member, attemptCall, (c) => member.transport.unary(c, request)),
+          );
+        } catch (err) {
+          lastError = StatusError.from(err);
+          running--;
+          // A failure that must not be retried ends the call; otherwise the next hedge starts now.
+          if (!retryable(lastError, call.method.idempotency) || started >= policy.maxAttempts) {
+            if (running === 0 || !retryable(lastError, call.method.idempotency)) finish(lastError);
+          } else {
+            clearTimeout(timer);
+            void launch();
+          }
+        }
+      };
+      void launch();
+    });
+  }
+
+  /** Runs one attempt on `member`, feeding the balancer and the outlier detector. */
+  async #attempt(
+    member: Member,
+    call: OutgoingCall,
+    run: (call: OutgoingCall) => Promise<unknown>,
+  ): Promise<unknown> {
+    const end = this.#begin(member);
+    try {
+      const result = await run(call);
+      end(undefined);
+      return result;
+    } catch (e) {
+      const err = StatusError.from(e);
+      end(err);
+      throw err;
+    }
+  }
+
+  #begin(member: Member): (err: StatusError | undefined) => void {
+    member.active++;
+    const started = this.#clock.now();
+    const done = this.#balancer.begin(member.key);
+    let ended = false;
+    return (err) => {
+      if (ended) return;
+      ended = true;
+      const verdict = verdictOf(err);
+      done({ latencyMs: this.#clock.now() - started, ok: verdict === 'ok' });
+      if (verdict === 'unreachable') this.#outlier?.onConnectFailure(member.key);
+      else this.#outlier?.onResult(member.key, verdict === 'ok');
+      this.#pool.release(member);
+    };
+  }
+
+  /** Returns when the call may be tried again; throws `err` when it may not. */
+  async #beforeRetry(err: StatusError, call: OutgoingCall, attempt: number): Promise<void> {
+    if (attempt >= this.#maxAttempts || call.signal?.aborted || this.#closed) throw err;
+    if (!retryable(err, call.method.idempotency)) throw err;
+    if (!this.#budget?.tryRetry()) throw err;
+    const delay = backoffDelay(attempt - 1, this.#backoff, this.#random);
+    if (Date.now() + delay >= call.deadline) throw err;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+
+  /** The instance for the next attempt: untried if possible, not ejected, in zone, then balanced. */
+  async #pick(call: OutgoingCall, tried: Set<string>): Promise<Member> {
+    if (this.#closed)
+      throw new StatusError(Status.UNAVAILABLE, `the client of ${this.service} is closed`, {
+        unprocessed: true,
+      });
+    if (!this.#resolver.instances) await this.#resolver.ready(call.deadline, call.signal);
+    const members = this.#pool.members;
+    if (members.length === 0) {
+      throw new StatusError(Status.UNAVAILABLE, `no instances of ${this.service} are registered`, {
+        unprocessed: true,
+      });
+    }
+    let candidates = members.filter((m) => !tried.has(m.key));
+    if (candidates.length === 0) candidates = [...members];
+    if (this.#outlier) candidates = this.#outlier.available(candidates);
+    const chosen = this.#balancer.pick(preferZone(candidates, this.#zone)) ?? candidates[0];
+    if (!chosen)
+      throw new StatusError(Status.UNAVAILABLE, `no instance of ${this.service} is available`, {
+        unprocessed: true,
+      });
+    tried.add(chosen.key);
+    return chosen;
+  }
+}

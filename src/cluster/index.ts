@@ -1,0 +1,9 @@
+export { retryable, type Verdict, verdictOf } from './call-outcome.ts';
+export {
+  type ClusterOptions,
+  ClusterTransport,
+  DEFAULT_TRANSPORT_PREFERENCE,
+  type RetryOptions,
+} from './cluster-transport.ts';
+export { type EndpointConnector, EndpointPool, type Member } from './endpoint-pool.ts';
+export { ServiceResolver, type ServiceResolverOptions } from './service-resolver.ts';
