@@ -1,9 +1,10 @@
 /**
  * The reference Greeter: gRPC on 127.0.0.1:50051, HTTP on 127.0.0.1:8080 (POST /api/hello),
  * native on 127.0.0.1:50052. Ports from GRPC_PORT, HTTP_PORT, NATIVE_PORT; HOST sets the address.
- * After listening it calls itself once over each transport, then serves until SIGINT/SIGTERM.
+ * After listening it calls itself once over each transport, registers with the hub when
+ * SWITCHBOARD_HUB is set, then serves until SIGINT/SIGTERM (deregister, drain, exit).
  */
-import { connect, loadContract, Server, type TransportKind } from '../../src/index.ts';
+import { connect, HubRegistry, loadContract, Server, type TransportKind } from '../../src/index.ts';
 import { GREETER_PROTO, type GreeterService, greeter } from './greeter.ts';
 
 const host = process.env.HOST ?? '127.0.0.1';
@@ -39,12 +40,22 @@ for (const kind of Object.keys(addresses) as TransportKind[]) {
   }
 }
 
+const hub = process.env.SWITCHBOARD_HUB;
+const registry = hub
+  ? new HubRegistry({ url: hub, onError: (err) => console.error(`greeter: hub: ${err.message}`) })
+  : undefined;
+if (registry) {
+  await server.register({ registry, zone: process.env.ZONE });
+  console.log(`greeter: registered as ${server.leases[0]?.instance.id} with the hub at ${registry.url}`);
+}
+
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
-  console.log(`greeter: ${signal}, draining calls`);
+  console.log(`greeter: ${signal}, deregistering and draining calls`);
   await server.close(5000);
+  await registry?.close();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -11,5 +11,6 @@ export {
   type TransportKind,
   type TransportOptions,
 } from './connect.ts';
+export { limitsInterceptor, type ServerLimits } from './limits.ts';
 export { instancesFor, type RegistrationOptions, registerAll } from './registration.ts';
 export { Server, type ServerAddresses, type ServerOptions } from './server.ts';

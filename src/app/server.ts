@@ -9,6 +9,7 @@ import { GrpcServer, type GrpcServerOptions } from '../transports/grpc/index.ts'
 import { HttpServer, type HttpServerOptions } from '../transports/http/index.ts';
 import { NativeServer, type NativeServerOptions } from '../transports/native/index.ts';
 import type { TransportKind } from './connect.ts';
+import { limitsInterceptor, type ServerLimits } from './limits.ts';
 import { instancesFor, type RegistrationOptions, registerAll } from './registration.ts';
 
 export interface ServerOptions extends ServiceHostOptions {
@@ -22,6 +23,8 @@ export interface ServerOptions extends ServiceHostOptions {
   health?: boolean;
   /** Serve gRPC server reflection, v1 and v1alpha. On unless false. */
   reflection?: boolean;
+  /** Load shedding: calls over these limits get RESOURCE_EXHAUSTED (HTTP 429). */
+  limits?: ServerLimits;
 }
 
 /** Where each transport listens once `listen()` has resolved. */
@@ -43,7 +46,10 @@ export class Server {
 
   constructor(options: ServerOptions = {}) {
     this.#options = options;
-    this.host = new ServiceHost(options);
+    const interceptors = options.limits
+      ? [limitsInterceptor(options.limits), ...(options.interceptors ?? [])]
+      : options.interceptors;
+    this.host = new ServiceHost({ ...options, interceptors });
     this.health = new HealthService();
     if (options.health !== false) this.health.addTo(this.host);
     if (options.reflection !== false) new ReflectionService().addTo(this.host);

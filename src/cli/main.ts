@@ -12,9 +12,10 @@ import {
   UsageError,
 } from './command.ts';
 import { genCommand } from './gen.ts';
+import { hubCommand } from './hub.ts';
 import { listCommand } from './list.ts';
 
-const COMMANDS: readonly Command[] = [callCommand, listCommand, genCommand];
+const COMMANDS: readonly Command[] = [callCommand, listCommand, genCommand, hubCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -34,7 +34,7 @@ export class StatusError extends Error {
     this.code = code;
     this.metadata = options.metadata ?? new Metadata();
     this.details = options.details ?? [];
-    this.unprocessed = options.unprocessed === true;
+    this.unprocessed = options.unprocessed === true || this.metadata.getString(UNPROCESSED_TRAILER) === '1';
   }
 
   get codeName(): string {
@@ -60,6 +60,20 @@ export class StatusError extends Error {
     }
     return new StatusError(fallback, String(err));
   }
+}
+
+/**
+ * Trailer a server sets on a status when it refused the call before running it (a limit, a
+ * drain): clients read it as `unprocessed`, so the call may be retried on another instance.
+ */
+export const UNPROCESSED_TRAILER = 'x-switchboard-unprocessed';
+
+/**
+ * The status of a call the server refused before running it: marked unprocessed here, and
+ * carrying UNPROCESSED_TRAILER so the client on the other side of any transport knows too.
+ */
+export function refusedStatus(code: Status, message: string): StatusError {
+  return new StatusError(code, message, { metadata: new Metadata({ [UNPROCESSED_TRAILER]: '1' }) });
 }
 
 /** The same status, marked as never processed by the server: safe to retry on another server. */

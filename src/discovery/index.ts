@@ -1,3 +1,6 @@
+export { ConsulRegistry, type ConsulRegistryOptions } from './consul/registry.ts';
+export { EurekaRegistry, type EurekaRegistryOptions } from './eureka/registry.ts';
+export { HubRegistry, type HubRegistryOptions } from './hub/registry.ts';
 export * from './instance.ts';
 export * from './instance-table.ts';
 export * from './registry.ts';

@@ -18,6 +18,25 @@ export interface TableEntry {
   readonly registeredAt: number;
   /** The table index at this entry's last change. */
   modifyIndex: number;
+  /** What an expired lease does: 'remove' (the default) or 'critical' (a Consul TTL check). */
+  readonly onExpiry?: ExpiryAction;
+  /** Once critical this long, the entry is removed (Consul's DeregisterCriticalServiceAfter). */
+  readonly removeAfterCriticalMs?: number;
+  /** When the entry last turned critical; unset while it is not. */
+  criticalSince?: number;
+}
+
+export type ExpiryAction = 'remove' | 'critical';
+
+/** How `upsert` treats a lease beyond its ttl; the defaults are those of a plain lease. */
+export interface UpsertOptions {
+  /** Default 'remove'. With 'critical' the entry stays, unhealthy, until renewed or removed. */
+  onExpiry?: ExpiryAction;
+  /** Removes an entry that has been critical this long (for whatever reason). Default: never. */
+  removeAfterCriticalMs?: number;
+  /** Health on registration; default 'passing' (a Consul TTL check starts 'critical'). */
+  health?: HealthState;
+  output?: string;
 }
 
 export interface InstanceTableOptions {
@@ -34,6 +53,14 @@ export class TableFullError extends Error {
 }
 
 type ChangeListener = (service: string, index: number) => void;
+
+/** When a critical entry is due for removal; Infinity when it is not critical or may stay. */
+function criticalDeadline(entry: TableEntry): number {
+  if (entry.criticalSince === undefined || entry.removeAfterCriticalMs === undefined) {
+    return Number.POSITIVE_INFINITY;
+  }
+  return entry.criticalSince + entry.removeAfterCriticalMs;
+}
 
 export class InstanceTable {
   readonly #now: () => number;
@@ -58,7 +85,7 @@ export class InstanceTable {
   }
 
   /** Adds or replaces an instance (same service and id) with a fresh lease. */
-  upsert(instance: ServiceInstance, ttlMs: number): TableEntry {
+  upsert(instance: ServiceInstance, ttlMs: number, options: UpsertOptions = {}): TableEntry {
     let byId = this.#services.get(instance.service);
     const existing = byId?.get(instance.id);
     if (!existing && this.#size >= this.#max) throw new TableFullError(this.#max);
@@ -67,14 +94,21 @@ export class InstanceTable {
       this.#services.set(instance.service, byId);
     }
     const now = this.#now();
+    const health = options.health ?? 'passing';
     const entry: TableEntry = {
       instance,
       ttlMs,
       expiresAt: now + ttlMs,
-      health: 'passing',
-      output: '',
+      health,
+      output: options.output ?? '',
       registeredAt: existing?.registeredAt ?? now,
       modifyIndex: 0,
+      // Set only when asked, so a plain lease's entry looks as it always has.
+      ...(options.onExpiry === 'critical' ? { onExpiry: 'critical' } : {}),
+      ...(options.removeAfterCriticalMs === undefined
+        ? {}
+        : { removeAfterCriticalMs: options.removeAfterCriticalMs }),
+      ...(health === 'critical' ? { criticalSince: now } : {}),
     };
     byId.set(instance.id, entry);
     if (!existing) this.#size++;
@@ -89,8 +123,11 @@ export class InstanceTable {
   renew(service: string, id: string, health: HealthState = 'passing', output = ''): boolean {
     const entry = this.#services.get(service)?.get(id);
     if (!entry) return false;
-    entry.expiresAt = this.#now() + entry.ttlMs;
+    const now = this.#now();
+    entry.expiresAt = now + entry.ttlMs;
     if (entry.health !== health || entry.output !== output) {
+      if (health !== 'critical') delete entry.criticalSince;
+      else if (entry.health !== 'critical') entry.criticalSince = now;
       entry.health = health;
       entry.output = output;
       this.#changed(service, entry);
@@ -142,23 +179,43 @@ export class InstanceTable {
     return out;
   }
 
-  /** Removes every instance whose lease has run out; returns how many went. */
+  /**
+   * Removes every instance whose lease has run out, or turns it critical when it was
+   * registered so, and removes those critical for longer than they may be; returns how many went.
+   */
   sweep(): number {
     const now = this.#now();
     let removed = 0;
     for (const [service, byId] of this.#services) {
       for (const [id, entry] of byId) {
-        if (entry.expiresAt <= now && this.remove(service, id)) removed++;
+        if (entry.expiresAt <= now) {
+          if (entry.onExpiry !== 'critical') {
+            if (this.remove(service, id)) removed++;
+            continue;
+          }
+          if (entry.health !== 'critical') {
+            entry.health = 'critical';
+            entry.output = 'TTL expired';
+            entry.criticalSince = entry.expiresAt;
+            this.#changed(service, entry);
+          }
+        }
+        if (now >= criticalDeadline(entry) && this.remove(service, id)) removed++;
       }
     }
     return removed;
   }
 
-  /** The earliest lease expiry, for scheduling the next sweep; Infinity when empty. */
+  /** When `sweep` next has something to do, for scheduling it; Infinity when never. */
   nextExpiry(): number {
     let next = Number.POSITIVE_INFINITY;
     for (const byId of this.#services.values()) {
-      for (const entry of byId.values()) if (entry.expiresAt < next) next = entry.expiresAt;
+      for (const entry of byId.values()) {
+        // A critical entry that stays when expired has nothing to do at its expiry.
+        const idleExpiry = entry.onExpiry === 'critical' && entry.health === 'critical';
+        const at = Math.min(idleExpiry ? Number.POSITIVE_INFINITY : entry.expiresAt, criticalDeadline(entry));
+        if (at < next) next = at;
+      }
     }
     return next;
   }

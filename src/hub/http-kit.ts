@@ -31,12 +31,17 @@ export function sendJson(
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, status: number, message: string): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendJson(res, status, { error: message });
+  sendJson(res, status, { error: message }, headers);
 }
 
 /** The body parsed as JSON: 413 when too large, 415 for another content type, 400 when malformed. */

@@ -1,21 +1,50 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InstanceTable } from '../discovery/instance-table.ts';
+import { closeAfterAnswer } from '../transports/http/response-writer.ts';
+import { consulApi } from './api/consul-api.ts';
+import { eurekaApi } from './api/eureka-api.ts';
 import type { HubApi, HubState } from './api/hub-api.ts';
+import { RegistryApi, type RegistryApiOptions } from './api/registry-api.ts';
 import { HubHttpError, sendError, sendJson } from './http-kit.ts';
+import { RegistryFile } from './persistence.ts';
 
-export interface HubServerOptions {
+export interface HubServerOptions extends RegistryApiOptions {
   /** '127.0.0.1' unless set. */
   host?: string;
   /** 7070 unless set; 0 picks a free port. */
   port?: number;
-  /** Most instances the registry holds. */
+  /** Most instances the registry holds (100 000 unless set); more registrations get 507. */
   maxInstances?: number;
-  /** Extra API families, after the built-in ones. */
+  /**
+   * The API families served beside Switchboard's own `/api/v1/` (which always comes first):
+   * the Consul- and Eureka-compatible ones unless set.
+   */
   apis?: ((state: HubState) => HubApi)[];
+  /** Keeps the registry in `<dataDir>/registry.json` across restarts; in memory only unless set. */
+  dataDir?: string;
+  /** How often expired leases are removed. 250 ms unless set (expiry is late by at most this). */
+  sweepIntervalMs?: number;
+  /** A request must arrive whole (headers and body) within this, else 408. 30 s unless set. */
+  requestTimeoutMs?: number;
+  /** Where the hub reports trouble it survives (an unreadable data file). stderr unless set. */
+  log?: (message: string) => void;
 }
 
 export const DEFAULT_HUB_PORT = 7070;
+
+/** Consul's agent/health/catalog subset and Eureka's REST API, on the hub's one port. */
+const DEFAULT_APIS = [consulApi, eurekaApi];
+
+/** What a running hub holds and serves, for tests, the dashboard and leak checks. */
+export interface HubStats {
+  instances: number;
+  watchers: number;
+  blockingQueries: number;
+  /** Bytes queued to watch streams and not yet taken by their sockets. */
+  watchBufferedBytes: number;
+  connections: number;
+}
 
 /**
  * The hub: Switchboard's embedded registry server (later also broker and dashboard), one HTTP
@@ -26,22 +55,44 @@ export class HubServer {
   readonly registry: InstanceTable;
   readonly #options: HubServerOptions;
   readonly #closing = new AbortController();
+  readonly #registryApi: RegistryApi;
   readonly #apis: HubApi[];
+  readonly #file: RegistryFile | undefined;
   #server: http.Server | undefined;
   #sweeper: NodeJS.Timeout | undefined;
+  #connections = 0;
 
   constructor(options: HubServerOptions = {}) {
     this.#options = options;
     this.registry = new InstanceTable({ maxInstances: options.maxInstances });
     const state: HubState = { registry: this.registry, closing: this.#closing.signal };
-    this.#apis = (options.apis ?? []).map((make) => make(state));
+    this.#registryApi = new RegistryApi(state, options);
+    this.#apis = [this.#registryApi, ...(options.apis ?? DEFAULT_APIS).map((make) => make(state))];
+    const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+    this.#file =
+      options.dataDir === undefined ? undefined : new RegistryFile(options.dataDir, this.registry, { log });
   }
 
+  /** Loads the saved registry (with `dataDir`), then listens. */
   async listen(): Promise<AddressInfo> {
-    const server = http.createServer((req, res) => this.#dispatch(req, res));
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 60_000;
-    server.keepAliveTimeout = 5_000;
+    if (this.#server) throw new Error('the hub is already listening');
+    await this.#file?.load();
+    const requestTimeout = this.#options.requestTimeoutMs ?? 30_000;
+    const server = http.createServer(
+      {
+        // Both bound only the arrival of a request: watch streams and blocking queries that
+        // answer for minutes are not cut by them.
+        requestTimeout,
+        headersTimeout: Math.min(10_000, requestTimeout),
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeout / 2)),
+        keepAliveTimeout: 5_000,
+      },
+      (req, res) => void this.#dispatch(req, res),
+    );
+    server.on('connection', (socket) => {
+      this.#connections++;
+      socket.once('close', () => this.#connections--);
+    });
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -50,7 +101,8 @@ export class HubServer {
         resolve();
       });
     });
-    this.#sweeper = setInterval(() => this.registry.sweep(), 250);
+    this.#file?.start();
+    this.#sweeper = setInterval(() => this.registry.sweep(), this.#options.sweepIntervalMs ?? 250);
     this.#sweeper.unref();
     return server.address() as AddressInfo;
   }
@@ -63,20 +115,32 @@ export class HubServer {
     return `http://${host}:${address.port}`;
   }
 
+  stats(): HubStats {
+    return {
+      instances: this.registry.size,
+      ...this.#registryApi.stats,
+      connections: this.#connections,
+    };
+  }
+
+  /** Ends watches and blocking queries, closes every connection, and saves the registry. */
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
     this.#closing.abort();
     const server = this.#server;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // One turn for blocking queries to answer now that they were told to stop.
+      await new Promise((resolve) => setImmediate(resolve));
       server.closeAllConnections();
-    });
+      await closed;
+    }
+    await this.#file?.close();
   }
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      const url = new URL(req.url ?? '/', 'http://hub');
+      const url = requestUrl(req);
       if (url.pathname === '/healthz') {
         sendJson(res, 200, { status: 'SERVING' });
         return;
@@ -86,8 +150,18 @@ export class HubServer {
       }
       sendError(res, 404, `no hub endpoint ${req.method} ${url.pathname}`);
     } catch (err) {
+      // A body left unread (too large) is not worth reading to its end; close without a reset.
+      if (!req.complete && !res.headersSent) closeAfterAnswer(req, res);
       if (err instanceof HubHttpError) sendError(res, err.status, err.message);
       else sendError(res, 500, `hub: ${(err as Error).message}`);
     }
+  }
+}
+
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://hub');
+  } catch {
+    throw new HubHttpError(400, `malformed request target ${JSON.stringify((req.url ?? '').slice(0, 80))}`);
   }
 }

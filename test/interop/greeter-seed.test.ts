@@ -96,6 +96,6 @@ describe('the greeter example with the seed Python clients', () => {
     const exited = new Promise<number | null>((resolve) => greeter.once('exit', (code) => resolve(code)));
     greeter.kill('SIGTERM');
     assert.equal(await exited, 0);
-    assert.match(output, /SIGTERM, draining calls/);
+    assert.match(output, /SIGTERM, deregistering and draining calls/);
   });
 });

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { StatusError } from '../../contract/errors.ts';
+import { refusedStatus, StatusError } from '../../contract/errors.ts';
 import type { HttpRule } from '../../contract/http-rules.ts';
 import { Status } from '../../contract/status.ts';
 import type { ServerCallContext } from '../../core/context.ts';
@@ -12,7 +12,6 @@ import { RequestBinder, responseSelector } from './request-binding.ts';
 import { writeError, writeJson } from './response-writer.ts';
 import { Router } from './router.ts';
 import { type CallEnvironment, type HttpRoute, serveCall } from './server-call.ts';
-import { UNPROCESSED_HEADER } from './status-body.ts';
 
 export interface HttpServerTlsOptions {
   cert: string | Buffer;
@@ -161,9 +160,7 @@ export class HttpServer implements ServerTransport {
     const method = req.method ?? 'GET';
     if (this.#closing) {
       res.shouldKeepAlive = false;
-      writeError(res, new StatusError(Status.UNAVAILABLE, 'the server is shutting down'), {
-        extraHeaders: [UNPROCESSED_HEADER, '1'],
-      });
+      writeError(res, refusedStatus(Status.UNAVAILABLE, 'the server is shutting down'));
       return;
     }
     const found = this.#router.match(method, path);

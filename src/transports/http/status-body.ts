@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { asUnprocessed, type StatusDetail, StatusError } from '../../contract/errors.ts';
+import { type StatusDetail, StatusError } from '../../contract/errors.ts';
 import type { Metadata } from '../../contract/metadata.ts';
 import { codeFromHttpStatus, isStatus, Status, statusFromName, statusName } from '../../contract/status.ts';
 import { decodeGrpcMessage } from '../grpc/grpc-message.ts';
@@ -57,9 +57,6 @@ export function statusErrorFromJson(
   });
 }
 
-/** Set by a draining server on the answers to calls it refused without running them. */
-export const UNPROCESSED_HEADER = 'x-switchboard-unprocessed';
-
 /**
  * The error of a non-2xx response: from its JSON body when that is a StatusJson (also wrapped
  * as `{"error": {…}}`), else from the grpc-status header, else from the HTTP status.
@@ -69,16 +66,6 @@ export function statusErrorFromResponse(
   headers: IncomingHttpHeaders,
   body: Buffer,
   trailers?: Metadata,
-): StatusError {
-  const err = statusFromBody(httpStatus, headers, body, trailers);
-  return headers[UNPROCESSED_HEADER] === '1' ? asUnprocessed(err) : err;
-}
-
-function statusFromBody(
-  httpStatus: number,
-  headers: IncomingHttpHeaders,
-  body: Buffer,
-  trailers: Metadata | undefined,
 ): StatusError {
   const text = body.toString('utf8');
   let parsed: unknown;

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { type EchoService, echoContract, echoImplementation } from '../../test/fixtures/echo-service.ts';
+import { codeOf, rejectsWith } from '../../test/support/status.ts';
+import { Status } from '../contract/index.ts';
+import { connect } from './connect.ts';
+import { Server } from './server.ts';
+
+const echo = echoContract().service('sb.test.Echo');
+
+describe('server limits', () => {
+  const servers: Server[] = [];
+  let limited: Server;
+  let rated: Server;
+
+  before(async () => {
+    limited = new Server({
+      grpc: { port: 0 },
+      http: { port: 0 },
+      native: { port: 0 },
+      limits: { maxConcurrentCalls: 2 },
+    });
+    limited.add<EchoService>(echo, echoImplementation);
+    rated = new Server({ native: { port: 0 }, limits: { ratePerSecond: 5, burst: 5 } });
+    rated.add<EchoService>(echo, echoImplementation);
+    servers.push(limited, rated);
+    await Promise.all(servers.map((s) => s.listen()));
+  });
+  after(() => Promise.all(servers.map((s) => s.close(100))));
+
+  for (const transport of ['grpc', 'http', 'native'] as const) {
+    it(`refuses calls over the concurrency limit over ${transport}, unprocessed, and serves again once calls end`, async () => {
+      const address = limited.addresses[transport]!;
+      const client = connect<EchoService>(echo, { target: `${transport}://127.0.0.1:${address.port}` });
+      try {
+        const slow = [client.unary({ text: 'a', delayMs: 300 }), client.unary({ text: 'b', delayMs: 300 })];
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const err = await rejectsWith(
+          client.unary({ text: 'c' }),
+          Status.RESOURCE_EXHAUSTED,
+          /2 concurrent calls/,
+        );
+        assert.equal(err.unprocessed, true);
+        await Promise.all(slow);
+        assert.equal((await client.unary({ text: 'd' })).text, 'd');
+      } finally {
+        await client.close();
+      }
+    });
+  }
+
+  it('answers HTTP 429 to a plain HTTP client over the limit', async () => {
+    const client = connect<EchoService>(echo, {
+      target: `native://127.0.0.1:${limited.addresses.native!.port}`,
+    });
+    try {
+      const slow = [client.unary({ text: 'a', delayMs: 300 }), client.unary({ text: 'b', delayMs: 300 })];
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const res = await request(`http://127.0.0.1:${limited.addresses.http!.port}/v1/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"text":"x"}',
+      });
+      assert.equal(res.statusCode, 429);
+      assert.match(await res.body.text(), /RESOURCE_EXHAUSTED/);
+      await Promise.all(slow);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('keeps answering health checks at the limit', async () => {
+    const client = connect<EchoService>(echo, { target: `grpc://127.0.0.1:${limited.addresses.grpc!.port}` });
+    try {
+      const slow = [client.unary({ text: 'a', delayMs: 300 }), client.unary({ text: 'b', delayMs: 300 })];
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const res = await request(
+        `http://127.0.0.1:${limited.addresses.http!.port}/grpc.health.v1.Health/Check`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        },
+      );
+      assert.equal(res.statusCode, 200, await res.body.text());
+      await Promise.all(slow);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses calls over the rate', async () => {
+    const client = connect<EchoService>(echo, {
+      target: `native://127.0.0.1:${rated.addresses.native!.port}`,
+    });
+    try {
+      const codes = await Promise.all(Array.from({ length: 10 }, () => codeOf(client.unary({ text: 'r' }))));
+      assert.equal(codes.filter((c) => c === Status.OK).length, 5);
+      assert.equal(codes.filter((c) => c === Status.RESOURCE_EXHAUSTED).length, 5);
+    } finally {
+      await client.close();
+    }
+  });
+});

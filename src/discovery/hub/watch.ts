@@ -1,0 +1,116 @@
+import { LineSplitter } from '../../transports/http/line-splitter.ts';
+import { type SseEvent, SseParser } from '../../transports/http/sse.ts';
+import type { ServiceInstance } from '../instance.ts';
+import { RegistryError, type Watch } from '../registry.ts';
+import { type HubHttp, MAX_HUB_ANSWER_BYTES, readText } from './hub-http.ts';
+
+/** Reconnects start this soon and double up to the cap; a pushed event resets them. */
+const RECONNECT_FIRST_MS = 100;
+const RECONNECT_CAP_MS = 5000;
+
+/**
+ * A pushed watch over the hub's event stream (`GET /api/v1/watch/<service>`). Events are cut
+ * from the bytes as they come (a chunk may end anywhere, even inside a character). When the
+ * stream drops, or falls silent longer than `idleMs` (the hub sends a comment every 15 s), the
+ * watch reconnects with backoff; the hub then pushes the current list again.
+ */
+export class HubWatch implements Watch {
+  readonly #http: HubHttp;
+  readonly #service: string;
+  readonly #onChange: (instances: ServiceInstance[]) => void;
+  readonly #report: (err: Error) => void;
+  readonly #idleMs: number;
+  readonly #done: () => void;
+  #abort = new AbortController();
+  #timer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #closed = false;
+
+  constructor(
+    http: HubHttp,
+    service: string,
+    onChange: (instances: ServiceInstance[]) => void,
+    report: (err: Error) => void,
+    idleMs: number,
+    done: () => void,
+  ) {
+    this.#http = http;
+    this.#service = service;
+    this.#onChange = onChange;
+    this.#report = report;
+    this.#idleMs = idleMs;
+    this.#done = done;
+    void this.#connect();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#abort.abort();
+    this.#done();
+  }
+
+  async #connect(): Promise<void> {
+    const abort = new AbortController();
+    this.#abort = abort;
+    try {
+      const res = await this.#http.stream(
+        this.#http.path('watch', this.#service),
+        abort.signal,
+        this.#idleMs,
+      );
+      if (res.statusCode !== 200) {
+        const text = await readText(res.body, 64 * 1024);
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        throw this.#http.refused('open the stream', { status: res.statusCode, body });
+      }
+      const lines = new LineSplitter(MAX_HUB_ANSWER_BYTES);
+      const parser = new SseParser();
+      for await (const chunk of res.body) {
+        for (const line of lines.push(chunk as Buffer)) {
+          const event = parser.line(line);
+          if (event) this.#event(event);
+        }
+      }
+      throw new RegistryError(`hub at ${this.#http.url} ended the stream`);
+    } catch (err) {
+      abort.abort();
+      if (this.#closed) return;
+      this.#failures++;
+      const error = this.#http.unreachable(err);
+      this.#report(
+        new RegistryError(`watch of ${this.#service}: ${error.message}`, {
+          status: error.status,
+          cause: err,
+        }),
+      );
+      const delay = Math.min(RECONNECT_CAP_MS, RECONNECT_FIRST_MS * 2 ** (this.#failures - 1));
+      this.#timer = setTimeout(() => void this.#connect(), delay * (0.8 + Math.random() * 0.4));
+      this.#timer.unref();
+    }
+  }
+
+  #event(event: SseEvent): void {
+    if (event.event !== 'instances' || this.#closed) return;
+    let instances: ServiceInstance[];
+    try {
+      const data = JSON.parse(event.data) as { instances?: unknown };
+      if (!Array.isArray(data.instances)) throw new Error('no instances array');
+      instances = data.instances as ServiceInstance[];
+    } catch (err) {
+      throw new RegistryError(`hub at ${this.#http.url} sent a malformed event: ${(err as Error).message}`);
+    }
+    this.#failures = 0;
+    try {
+      this.#onChange(instances);
+    } catch (err) {
+      this.#report(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+}
