@@ -1,4 +1,5 @@
 import { type ClusterOptions, ClusterTransport } from '../cluster/cluster-transport.ts';
+import type { HealthCheckOptions } from '../cluster/health-prober.ts';
 import type { ServiceDescriptor } from '../contract/descriptors.ts';
 import { type ClientOptions, createClient } from '../core/client.ts';
 import type { ClientTransport } from '../core/transport.ts';
@@ -7,6 +8,7 @@ import { type Endpoint, endpointTarget } from '../discovery/instance.ts';
 import { GrpcClientTransport } from '../transports/grpc/index.ts';
 import { HttpClientTransport } from '../transports/http/index.ts';
 import { NativeClientTransport } from '../transports/native/index.ts';
+import { standardHealthProbe } from './health-probe.ts';
 
 export type TransportKind = 'grpc' | 'http' | 'native';
 
@@ -77,7 +79,9 @@ export function clientTransport(options: TransportOptions): ClientTransport {
 }
 
 /** Calls by name: instances come from a registry, governance picks one per call. */
-export interface DiscoveryOptions extends Omit<ClusterOptions, 'connect' | 'service'> {
+export interface DiscoveryOptions extends Omit<ClusterOptions, 'connect' | 'service' | 'healthCheck'> {
+  /** Probe every instance (gRPC health, or GET /healthz over HTTP) and skip failing ones: off unless set. */
+  healthCheck?: HealthCheckOptions | true;
   /** The name to resolve; the service's full name ("greet.Greeter") unless set. */
   name?: string;
   /** TLS settings for endpoints that say tls (client certificate, CA). */
@@ -99,10 +103,14 @@ export function endpointTransport(
 
 /** A cluster transport: `service` by name through `options.registry`, with governance. */
 export function clusterTransport(service: ServiceDescriptor, options: DiscoveryOptions): ClusterTransport {
-  const { name, tls, maxMessageBytes, ...cluster } = options;
+  const { name, tls, maxMessageBytes, healthCheck, ...cluster } = options;
+  const serviceName = name ?? service.fullName;
   return new ClusterTransport({
     ...cluster,
-    service: name ?? service.fullName,
+    service: serviceName,
+    healthCheck: healthCheck
+      ? { ...(healthCheck === true ? {} : healthCheck), probe: standardHealthProbe(serviceName) }
+      : undefined,
     connect: (endpoint) => endpointTransport(endpoint, { tls, maxMessageBytes }),
   });
 }

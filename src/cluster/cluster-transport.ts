@@ -12,6 +12,7 @@ import { RetryBudget } from '../governance/retry-budget.ts';
 import { preferZone } from '../governance/zone.ts';
 import { retryable, verdictOf } from './call-outcome.ts';
 import { type EndpointConnector, EndpointPool, type Member } from './endpoint-pool.ts';
+import { type HealthCheckOptions, type HealthProbe, HealthProber } from './health-prober.ts';
 import { ServiceResolver, type ServiceResolverOptions } from './service-resolver.ts';
 
 export interface RetryOptions {
@@ -40,6 +41,8 @@ export interface ClusterOptions {
   /** Outlier ejection; false turns it off. */
   outlier?: OutlierOptions | false;
   resolver?: ServiceResolverOptions;
+  /** Active health checks: off unless set. */
+  healthCheck?: HealthCheckOptions & { probe: HealthProbe };
   clock?: Clock;
   random?: Random;
 }
@@ -58,6 +61,7 @@ export class ClusterTransport implements ClientTransport {
   readonly #pool: EndpointPool;
   readonly #balancer: Balancer;
   readonly #outlier: OutlierDetector | undefined;
+  readonly #prober: HealthProber | undefined;
   readonly #budget: RetryBudget | undefined;
   readonly #maxAttempts: number;
   readonly #backoff: BackoffOptions | undefined;
@@ -83,12 +87,16 @@ export class ClusterTransport implements ClientTransport {
     this.#backoff = retry?.backoff;
     this.#hedging = options.hedging;
     this.#zone = options.zone;
+    this.#prober = options.healthCheck
+      ? new HealthProber(options.healthCheck.probe, options.healthCheck)
+      : undefined;
     this.#pool = new EndpointPool(options.connect, options.transports ?? DEFAULT_TRANSPORT_PREFERENCE);
     this.#resolver = new ServiceResolver(options.registry, options.service, options.resolver);
     const update = (instances: readonly ServiceInstance[]) => {
       const keys = this.#pool.update(instances);
       this.#balancer.retain(keys);
       this.#outlier?.retain(keys);
+      this.#prober?.update(this.#pool.members);
     };
     this.#resolver.onChange(update);
     if (this.#resolver.instances) update(this.#resolver.instances);
@@ -129,6 +137,7 @@ export class ClusterTransport implements ClientTransport {
   async close(): Promise<void> {
     this.#closed = true;
     this.#resolver.close();
+    this.#prober?.close();
     await this.#pool.close();
   }
 
@@ -266,8 +275,12 @@ export class ClusterTransport implements ClientTransport {
         unprocessed: true,
       });
     }
-    let candidates = members.filter((m) => !tried.has(m.key));
-    if (candidates.length === 0) candidates = [...members];
+    const prober = this.#prober;
+    let healthy = prober ? members.filter((m) => prober.healthy(m.key)) : members;
+    // Every instance failing its probes: try them anyway rather than fail for sure.
+    if (healthy.length === 0) healthy = members;
+    let candidates = healthy.filter((m) => !tried.has(m.key));
+    if (candidates.length === 0) candidates = [...healthy];
     if (this.#outlier) candidates = this.#outlier.available(candidates);
     const chosen = this.#balancer.pick(preferZone(candidates, this.#zone)) ?? candidates[0];
     if (!chosen)

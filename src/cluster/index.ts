@@ -6,4 +6,5 @@ export {
   type RetryOptions,
 } from './cluster-transport.ts';
 export { type EndpointConnector, EndpointPool, type Member } from './endpoint-pool.ts';
+export { type HealthCheckOptions, type HealthProbe, HealthProber } from './health-prober.ts';
 export { ServiceResolver, type ServiceResolverOptions } from './service-resolver.ts';

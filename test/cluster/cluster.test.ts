@@ -135,7 +135,12 @@ for (const transport of ['native', 'grpc', 'http'] as const) {
     it('ejects an instance that keeps failing and sends it nothing while ejected', async () => {
       fleet = await startFleet(registry, 3);
       fleet[1]!.failWith = Status.INTERNAL;
-      const echo = client({ retry: false, outlier: { consecutiveFailures: 3, baseEjectionMs: 60_000 } });
+      // Round robin keeps sending it calls until ejection stops that (P2C would shy away sooner).
+      const echo = client({
+        balancer: 'round_robin',
+        retry: false,
+        outlier: { consecutiveFailures: 3, baseEjectionMs: 60_000 },
+      });
       for (let batch = 0; batch < 15; batch++) {
         await Promise.allSettled(Array.from({ length: 4 }, () => echo.default({ text: 'x' })));
       }
@@ -175,6 +180,28 @@ for (const transport of ['native', 'grpc', 'http'] as const) {
       const replies = await Promise.all(Array.from({ length: 4 }, () => echo.default({ text: 'h' })));
       assert.ok(Date.now() - started < 1500, `hedged calls took ${Date.now() - started} ms`);
       assert.deepEqual([...textsBy(replies).keys()], ['e1']);
+    });
+
+    it('skips an instance whose health checks fail, and takes it back once they pass', async () => {
+      fleet = await startFleet(registry, 2);
+      const sick = fleet[0]!;
+      sick.server.health.setStatus(echoService.fullName, 'NOT_SERVING');
+      const echo = client({
+        balancer: 'round_robin',
+        healthCheck: { intervalMs: 50, unhealthyThreshold: 1 },
+      });
+      await waitFor(async () => {
+        const replies = await Promise.all(Array.from({ length: 6 }, () => echo.default({ text: 'h' })));
+        return !textsBy(replies).has('e0');
+      });
+      const before = sick.calls;
+      await Promise.all(Array.from({ length: 20 }, () => echo.default({ text: 'h' })));
+      assert.equal(sick.calls, before);
+      sick.server.health.setStatus(echoService.fullName, 'SERVING');
+      await waitFor(async () => {
+        await Promise.all(Array.from({ length: 6 }, () => echo.default({ text: 'h' })));
+        return sick.calls > before;
+      });
     });
 
     it('fails fast with UNAVAILABLE when no instance is registered', async () => {
