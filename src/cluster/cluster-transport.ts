@@ -167,7 +167,11 @@ export class ClusterTransport implements ClientTransport {
     }
   }
 
-  /** First success of up to maxAttempts staggered attempts on different instances wins. */
+  /**
+   * First success of up to maxAttempts staggered attempts on different instances wins; the
+   * others are cancelled. Hedges after the first draw on the retry budget. A failure that may
+   * not be retried ends the call; a retryable one starts the next attempt at once.
+   */
   #hedged(call: OutgoingCall, request: unknown, policy: HedgingPolicy): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const tried = new Set<string>();
@@ -175,7 +179,6 @@ export class ClusterTransport implements ClientTransport {
       let running = 0;
       let started = 0;
       let settled = false;
-      let lastError: StatusError | undefined;
       let timer: NodeJS.Timeout | undefined;
       const finish = (err: StatusError | undefined, value?: unknown) => {
         if (settled) return;
@@ -186,35 +189,32 @@ export class ClusterTransport implements ClientTransport {
         if (err) reject(err);
         else resolve(value);
       };
-      const launch = async () => {
-        if (settled) return;
-        if (started > 0 && !this.#budget?.tryRetry() && this.#budget) return;
+      /** Starts one more attempt if allowed; false when none may start. */
+      const launch = (): boolean => {
+        clearTimeout(timer);
+        if (settled || started >= policy.maxAttempts || call.signal?.aborted) return false;
+        if (started > 0 && this.#budget && !this.#budget.tryRetry()) return false;
         started++;
         running++;
         if (started < policy.maxAttempts) timer = setTimeout(launch, policy.delayMs);
         const controller = new AbortController();
         controllers.push(controller);
         const signal = call.signal ? AbortSignal.any([call.signal, controller.signal]) : controller.signal;
-        const attemptCall: OutgoingCall = { ...call, signal };
-        try {
-          const member = await this.#pick(attemptCall, tried);
-          finish(
-            undefined,
-            await this.#attempt(member, attemptCall, (c) => member.transport.unary(c, request)),
+        const attempt: OutgoingCall = { ...call, signal };
+        this.#pick(attempt, tried)
+          .then((member) => this.#attempt(member, attempt, (c) => member.transport.unary(c, request)))
+          .then(
+            (value) => finish(undefined, value),
+            (e) => {
+              running--;
+              const err = StatusError.from(e);
+              if (!retryable(err, call.method.idempotency)) finish(err);
+              else if (!launch() && running === 0) finish(err);
+            },
           );
-        } catch (err) {
-          lastError = StatusError.from(err);
-          running--;
-          // A failure that must not be retried ends the call; otherwise the next hedge starts now.
-          if (!retryable(lastError, call.method.idempotency) || started >= policy.maxAttempts) {
-            if (running === 0 || !retryable(lastError, call.method.idempotency)) finish(lastError);
-          } else {
-            clearTimeout(timer);
-            void launch();
-          }
-        }
+        return true;
       };
-      void launch();
+      launch();
     });
   }
 

@@ -182,6 +182,20 @@ for (const transport of ['native', 'grpc', 'http'] as const) {
       assert.deepEqual([...textsBy(replies).keys()], ['e1']);
     });
 
+    it('ends a hedged call whose every attempt fails with the failure, and never hedges a non-idempotent call', async () => {
+      fleet = await startFleet(registry, 2);
+      for (const m of fleet) m.failWith = Status.UNAVAILABLE;
+      const echo = client({ hedging: { delayMs: 20, maxAttempts: 3 }, outlier: false });
+      await rejectsWith(echo.default({ text: 'all fail' }, { timeoutMs: 3000 }), Status.UNAVAILABLE);
+      for (const m of fleet) {
+        m.failWith = undefined;
+        m.delayMs = 200;
+      }
+      const before = fleet[0]!.calls + fleet[1]!.calls;
+      await echo.unary({ text: 'once' });
+      assert.equal(fleet[0]!.calls + fleet[1]!.calls, before + 1);
+    });
+
     it('skips an instance whose health checks fail, and takes it back once they pass', async () => {
       fleet = await startFleet(registry, 2);
       const sick = fleet[0]!;
