@@ -49,15 +49,8 @@ if (registry) {
   console.log(`greeter: registered as ${server.leases[0]?.instance.id} with the hub at ${registry.url}`);
 }
 
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  console.log(`greeter: ${signal}, deregistering and draining calls`);
-  await server.close(5000);
-  await registry?.close();
-  process.exit(0);
-};
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+server.closeOnSignals({ after: () => registry?.close() });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => console.log(`greeter: ${signal}, deregistering and draining calls`));
+}
 console.log('greeter: serving; Ctrl-C to stop');

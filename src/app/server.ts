@@ -120,6 +120,28 @@ export class Server {
   }
 
   /**
+   * The lifecycle of a service process: on the first SIGTERM or SIGINT, `close(graceMs)`
+   * (deregister, drain), then `after` (close registries, flush logs), then exit 0. A second
+   * signal while draining exits 1 at once.
+   */
+  closeOnSignals(
+    options: { graceMs?: number; after?: () => unknown; signals?: NodeJS.Signals[] } = {},
+  ): void {
+    let stopping = false;
+    const stop = async () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      try {
+        await this.close(options.graceMs ?? 5000);
+        await options.after?.();
+      } finally {
+        process.exit(0);
+      }
+    };
+    for (const signal of options.signals ?? ['SIGTERM', 'SIGINT']) process.on(signal, () => void stop());
+  }
+
+  /**
    * Graceful stop: deregisters (then keeps serving for `deregisterDelayMs`, so clients hear of
    * it before they are refused), reports NOT_SERVING, stops accepting calls on every transport
    * and lets in-flight calls finish within `graceMs`.
