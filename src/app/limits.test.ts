@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { type EchoService, echoContract, echoImplementation } from '../../test/fixtures/echo-service.ts';
 import { codeOf, rejectsWith } from '../../test/support/status.ts';
+import { waitFor } from '../../test/support/wait.ts';
 import { Status } from '../contract/index.ts';
 import { connect } from './connect.ts';
 import { Server } from './server.ts';
@@ -10,6 +11,9 @@ import { Server } from './server.ts';
 const echo = echoContract().service('sb.test.Echo');
 
 describe('server limits', () => {
+  let running = 0;
+  /** Both slow calls hold their places: the next one must be refused. */
+  const full = () => waitFor(() => running === 2);
   const servers: Server[] = [];
   let limited: Server;
   let rated: Server;
@@ -20,6 +24,16 @@ describe('server limits', () => {
       http: { port: 0 },
       native: { port: 0 },
       limits: { maxConcurrentCalls: 2 },
+      // Runs after the limit: counts the calls that hold a place.
+      interceptors: [
+        (ctx, next) => {
+          if (ctx.method.name !== 'Unary') return next();
+          running++;
+          return next().finally(() => {
+            running--;
+          });
+        },
+      ],
     });
     limited.add<EchoService>(echo, echoImplementation);
     rated = new Server({ native: { port: 0 }, limits: { ratePerSecond: 5, burst: 5 } });
@@ -35,7 +49,7 @@ describe('server limits', () => {
       const client = connect<EchoService>(echo, { target: `${transport}://127.0.0.1:${address.port}` });
       try {
         const slow = [client.unary({ text: 'a', delayMs: 300 }), client.unary({ text: 'b', delayMs: 300 })];
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await full();
         const err = await rejectsWith(
           client.unary({ text: 'c' }),
           Status.RESOURCE_EXHAUSTED,
@@ -56,7 +70,7 @@ describe('server limits', () => {
     });
     try {
       const slow = [client.unary({ text: 'a', delayMs: 300 }), client.unary({ text: 'b', delayMs: 300 })];
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await full();
       const res = await request(`http://127.0.0.1:${limited.addresses.http!.port}/v1/echo`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -74,7 +88,7 @@ describe('server limits', () => {
     const client = connect<EchoService>(echo, { target: `grpc://127.0.0.1:${limited.addresses.grpc!.port}` });
     try {
       const slow = [client.unary({ text: 'a', delayMs: 300 }), client.unary({ text: 'b', delayMs: 300 })];
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await full();
       const res = await request(
         `http://127.0.0.1:${limited.addresses.http!.port}/grpc.health.v1.Health/Check`,
         {

@@ -7,12 +7,15 @@ export type EndpointConnector = (endpoint: Endpoint) => ClientTransport;
 /** One instance as the balancer sees it: its key (the instance id) and the connection to it. */
 export interface Member {
   readonly key: string;
-  readonly zone?: string;
-  readonly instance: ServiceInstance;
+  /** Updated in place when the registry reports new metadata for the same endpoint. */
+  zone?: string;
+  instance: ServiceInstance;
   readonly endpoint: Endpoint;
   readonly transport: ClientTransport;
   /** Calls in flight through this member, so a departed member closes only when idle. */
   active: number;
+  /** Its instance left: close the transport once `active` is 0. */
+  retired: boolean;
 }
 
 /**
@@ -24,6 +27,8 @@ export class EndpointPool {
   readonly #connect: EndpointConnector;
   readonly #preference: readonly EndpointTransport[];
   #members = new Map<string, Member>();
+  /** The members as a list, made once per update: read on every call. */
+  #list: readonly Member[] = [];
   readonly #leaving = new Set<Member>();
 
   constructor(connect: EndpointConnector, preference: readonly EndpointTransport[]) {
@@ -32,7 +37,7 @@ export class EndpointPool {
   }
 
   get members(): readonly Member[] {
-    return [...this.#members.values()];
+    return this.#list;
   }
 
   /** Makes the members match `instances`; returns the keys now present. */
@@ -44,10 +49,10 @@ export class EndpointPool {
       const key = instance.id;
       const current = this.#members.get(key);
       if (current && sameEndpoint(current.endpoint, endpoint)) {
-        next.set(
-          key,
-          current.instance === instance ? current : { ...current, instance, zone: instance.zone },
-        );
+        // The same member object: calls in flight release it, so its count must stay one.
+        current.instance = instance;
+        current.zone = instance.zone;
+        next.set(key, current);
         continue;
       }
       next.set(key, {
@@ -57,29 +62,33 @@ export class EndpointPool {
         endpoint,
         transport: this.#connect(endpoint),
         active: 0,
+        retired: false,
       });
     }
     for (const [key, member] of this.#members) {
       if (next.get(key)?.transport !== member.transport) this.#retire(member);
     }
     this.#members = next;
+    this.#list = [...next.values()];
     return new Set(next.keys());
   }
 
   /** A call through `member` ended: a retired member closes when its last call is done. */
   release(member: Member): void {
     member.active--;
-    if (member.active === 0 && this.#leaving.delete(member)) void member.transport.close();
+    if (member.retired && member.active === 0 && this.#leaving.delete(member)) void member.transport.close();
   }
 
   async close(): Promise<void> {
     const all = [...this.#members.values(), ...this.#leaving];
     this.#members.clear();
+    this.#list = [];
     this.#leaving.clear();
     await Promise.all(all.map((m) => m.transport.close()));
   }
 
   #retire(member: Member): void {
+    member.retired = true;
     if (member.active === 0) void member.transport.close();
     else this.#leaving.add(member);
   }

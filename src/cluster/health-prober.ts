@@ -30,6 +30,7 @@ export class HealthProber {
   readonly #timeoutMs: number;
   readonly #tracker: HealthTracker;
   readonly #timers = new Map<string, { member: Member; timer: NodeJS.Timeout }>();
+  readonly #unhealthy = new Set<string>();
 
   constructor(probe: HealthProbe, options: HealthCheckOptions = {}) {
     this.#probe = probe;
@@ -39,6 +40,11 @@ export class HealthProber {
       healthyThreshold: options.healthyThreshold,
       unhealthyThreshold: options.unhealthyThreshold,
     });
+  }
+
+  /** True while no instance fails its probes: then nothing needs filtering. */
+  get allHealthy(): boolean {
+    return this.#unhealthy.size === 0;
   }
 
   /** False only for an instance whose probes failed; unknown ones are given the benefit of the doubt. */
@@ -64,11 +70,13 @@ export class HealthProber {
       void this.#run(member);
     }
     this.#tracker.retain(keys);
+    for (const key of this.#unhealthy) if (!keys.has(key)) this.#unhealthy.delete(key);
   }
 
   close(): void {
     for (const { timer } of this.#timers.values()) clearInterval(timer);
     this.#timers.clear();
+    this.#unhealthy.clear();
   }
 
   async #run(member: Member): Promise<void> {
@@ -79,7 +87,8 @@ export class HealthProber {
     } catch {
       ok = false;
     }
-    if (this.#timers.get(member.key)?.member.transport === member.transport)
-      this.#tracker.onProbe(member.key, ok);
+    if (this.#timers.get(member.key)?.member.transport !== member.transport) return;
+    if (this.#tracker.onProbe(member.key, ok) === 'unhealthy') this.#unhealthy.add(member.key);
+    else this.#unhealthy.delete(member.key);
   }
 }

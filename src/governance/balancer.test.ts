@@ -58,7 +58,7 @@ describe('every balancer (properties)', () => {
         fc.property(fc.array(step, { maxLength: 60 }), fc.integer(), (steps, seed) => {
           const clock = new FakeClock();
           const balancer: Balancer = createBalancer(name, { clock, random: seededRandom(seed) });
-          const ends: ((r: { latencyMs: number; ok: boolean }) => void)[] = [];
+          const begun: string[] = [];
           for (const s of steps) {
             if (s.kind === 'pick') {
               const candidates = Array.from({ length: s.size }, (_, i) => ({ key: `k${i}`, extra: i }));
@@ -66,11 +66,12 @@ describe('every balancer (properties)', () => {
               if (s.size === 0) assert.equal(picked, undefined);
               else {
                 assert.ok(picked !== undefined && candidates.includes(picked));
-                ends.push(balancer.begin(picked.key));
+                balancer.begin(picked.key);
+                begun.push(picked.key);
               }
-            } else if (s.kind === 'end' && ends.length > 0) {
-              // Ending twice (same index again later) must be harmless.
-              ends[s.index % ends.length]!({ latencyMs: s.latencyMs, ok: s.ok });
+            } else if (s.kind === 'end' && begun.length > 0) {
+              const [key] = begun.splice(s.index % begun.length, 1);
+              balancer.end(key!, { latencyMs: s.latencyMs, ok: s.ok });
             } else if (s.kind === 'advance') {
               clock.advance(s.ms);
             } else if (s.kind === 'retain') {

@@ -35,12 +35,19 @@ export interface CallResult {
   ok: boolean;
 }
 
+/**
+ * Picks an instance per call and learns from calls. It is on every call's path, so it takes
+ * keys rather than handing out per-call objects, and accepts the time (`now`, the clock's
+ * reading) from a caller that already has it.
+ */
 export interface Balancer {
   readonly name: BalancerName;
   /** One of `candidates` (already filtered of ejected instances), or undefined if empty. */
-  pick<C extends Candidate>(candidates: readonly C[]): C | undefined;
-  /** A call starts on `key` (outstanding++); the returned function ends it (outstanding--, latency recorded). Calling it twice is harmless. */
-  begin(key: string): (result: CallResult) => void;
+  pick<C extends Candidate>(candidates: readonly C[], now?: number): C | undefined;
+  /** A call starts on `key` (outstanding++). */
+  begin(key: string): void;
+  /** The call begun on `key` ended (outstanding--, latency recorded). Once per begin. */
+  end(key: string, result: CallResult, now?: number): void;
   /** Forget per-key state of keys not in `keys` (instances that left). */
   retain(keys: ReadonlySet<string>): void;
 }

@@ -37,21 +37,19 @@ export class LeastOutstandingBalancer implements Balancer {
     return best;
   }
 
-  begin(key: string): (result: CallResult) => void {
+  begin(key: string): void {
     let state = this.#states.get(key);
     if (state === undefined) {
       state = { outstanding: 0 };
       this.#states.set(key, state);
     }
     state.outstanding++;
-    const ended = state;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      // A state dropped by retain() meanwhile is simply garbage: ending on it changes nothing.
-      ended.outstanding--;
-    };
+  }
+
+  end(key: string, _result: CallResult): void {
+    // A key dropped by retain() meanwhile (and perhaps back since) must not go below zero.
+    const state = this.#states.get(key);
+    if (state !== undefined && state.outstanding > 0) state.outstanding--;
   }
 
   retain(keys: ReadonlySet<string>): void {

@@ -63,6 +63,8 @@ export class OutlierDetector {
   readonly #maxPercent: number;
   readonly #probeTimeoutMs: number;
   readonly #states = new Map<string, KeyState>();
+  /** How many states have `ejected` set: kept so that available() is free when it is 0. */
+  #ejectedCount = 0;
 
   constructor(options: OutlierOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -93,8 +95,7 @@ export class OutlierDetector {
   }
 
   /** A call's outcome on `key`: failures that count are those the caller classifies as instance failures (UNAVAILABLE, INTERNAL, connect errors...) — the detector only gets ok/failed. */
-  onResult(key: string, ok: boolean): void {
-    const now = this.#clock.now();
+  onResult(key: string, ok: boolean, now = this.#clock.now()): void {
     const state = this.#state(key, now);
     if (state.ejected) {
       if (now < state.until) return;
@@ -111,8 +112,7 @@ export class OutlierDetector {
   }
 
   /** Connection to `key` refused/reset before any call: eject now (no waiting for 5 failures). */
-  onConnectFailure(key: string): void {
-    const now = this.#clock.now();
+  onConnectFailure(key: string, now = this.#clock.now()): void {
     const state = this.#state(key, now);
     if (state.ejected) {
       if (now >= state.until) this.#eject(state, now);
@@ -128,8 +128,9 @@ export class OutlierDetector {
   }
 
   /** The candidates to balance over; see the class comment for the probe and panic mode. */
-  available<C extends Candidate>(candidates: readonly C[]): C[] {
-    const now = this.#clock.now();
+  available<C extends Candidate>(candidates: readonly C[], now = this.#clock.now()): readonly C[] {
+    // The common case, on every call: nobody is out, so nobody is due a probe either.
+    if (this.#ejectedCount === 0) return candidates;
     const inRotation: C[] = [];
     let probe: KeyState | undefined;
     let probeCandidate: C | undefined;
@@ -149,7 +150,11 @@ export class OutlierDetector {
   }
 
   retain(keys: ReadonlySet<string>): void {
-    for (const key of this.#states.keys()) if (!keys.has(key)) this.#states.delete(key);
+    for (const [key, state] of this.#states) {
+      if (keys.has(key)) continue;
+      if (state.ejected) this.#ejectedCount--;
+      this.#states.delete(key);
+    }
     const now = this.#clock.now();
     for (const key of keys) this.#state(key, now);
   }
@@ -188,15 +193,14 @@ export class OutlierDetector {
   }
 
   #tryEject(state: KeyState, now: number): void {
-    let out = 0;
-    for (const s of this.#states.values()) if (s.ejected) out++;
     // Beyond the bound it stays in, its failure count at the threshold: the next failure retries.
-    if (out < this.maxEjected) this.#eject(state, now);
+    if (this.#ejectedCount < this.maxEjected) this.#eject(state, now);
   }
 
   /** Ejects, or ejects again after a failed probe (already counted among those out). */
   #eject(state: KeyState, now: number): void {
     if (!state.ejected) {
+      this.#ejectedCount++;
       const forgiven = Math.floor(Math.max(0, now - state.healthySince) / this.#baseMs);
       state.ejections = Math.max(0, state.ejections - forgiven);
     }
@@ -208,6 +212,7 @@ export class OutlierDetector {
   }
 
   #restore(state: KeyState, now: number): void {
+    if (state.ejected) this.#ejectedCount--;
     state.ejected = false;
     state.probeSince = undefined;
     state.failures = 0;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Balancer, CallResult } from './balancer.ts';
+import type { Balancer } from './balancer.ts';
 import type { Random } from './clock.ts';
 import { FakeClock, seededRandom } from './fake-clock.ts';
 import { PeakEwmaBalancer } from './peak-ewma-balancer.ts';
@@ -24,13 +24,13 @@ function simulate(
   sim: Simulation,
 ): Map<string, number> {
   const counts = new Map<string, number>();
-  const inFlight: { at: number; latencyMs: number; end: (result: CallResult) => void }[] = [];
+  const inFlight: { at: number; latencyMs: number; key: string }[] = [];
   const finishUntil = (t: number) => {
     inFlight.sort((a, b) => a.at - b.at);
     while (inFlight.length > 0 && inFlight[0]!.at <= t) {
       const call = inFlight.shift()!;
       clock.set(call.at);
-      call.end({ latencyMs: call.latencyMs, ok: true });
+      balancer.end(call.key, { latencyMs: call.latencyMs, ok: true });
     }
   };
   const stop = clock.now() + sim.durationMs;
@@ -41,7 +41,8 @@ function simulate(
     assert.ok(picked);
     counts.set(picked.key, (counts.get(picked.key) ?? 0) + 1);
     const latencyMs = sim.latencyMs(picked.key, t) * (0.8 + 0.4 * jitter());
-    inFlight.push({ at: t + latencyMs, latencyMs, end: balancer.begin(picked.key) });
+    balancer.begin(picked.key);
+    inFlight.push({ at: t + latencyMs, latencyMs, key: picked.key });
   }
   finishUntil(stop);
   clock.set(stop);
@@ -110,8 +111,10 @@ describe('PeakEwmaBalancer in a simulated pool', () => {
 });
 
 describe('PeakEwmaBalancer estimate', () => {
-  const call = (balancer: PeakEwmaBalancer, key: string, latencyMs: number, ok = true) =>
-    balancer.begin(key)({ latencyMs, ok });
+  const call = (balancer: PeakEwmaBalancer, key: string, latencyMs: number, ok = true) => {
+    balancer.begin(key);
+    balancer.end(key, { latencyMs, ok });
+  };
 
   it('jumps up to a peak at once and decays with exp(-elapsed/τ)', () => {
     const clock = new FakeClock();
@@ -171,9 +174,9 @@ describe('PeakEwmaBalancer estimate', () => {
     for (let i = 0; i < 5; i++) balancer.begin('known');
     const pool = [{ key: 'known' }, { key: 'new' }];
     assert.equal(balancer.pick(pool)?.key, 'new', 'idle and unknown: as good as an average peer');
-    const end = balancer.begin('new');
+    balancer.begin('new');
     for (let i = 0; i < 20; i++) assert.equal(balancer.pick(pool)?.key, 'known');
-    end({ latencyMs: 5, ok: true });
+    balancer.end('new', { latencyMs: 5, ok: true });
     assert.equal(balancer.estimate('new'), 5);
     assert.equal(balancer.pick(pool)?.key, 'new');
   });
@@ -196,12 +199,12 @@ describe('PeakEwmaBalancer estimate', () => {
     const only = { key: 'a' };
     balancer.begin('a');
     assert.equal(balancer.pick([only]), only);
-    const end = balancer.begin('b');
+    balancer.begin('b');
     call(balancer, 'b', 10);
     balancer.retain(new Set(['a']));
     assert.equal(balancer.estimate('b'), undefined);
     assert.equal(balancer.outstanding('b'), 0);
-    end({ latencyMs: 99, ok: true });
+    balancer.end('b', { latencyMs: 99, ok: true });
     assert.equal(balancer.estimate('b'), undefined);
     assert.equal(balancer.outstanding('a'), 1);
   });

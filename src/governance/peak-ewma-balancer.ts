@@ -70,7 +70,7 @@ export class PeakEwmaBalancer implements Balancer {
     }
   }
 
-  pick<C extends Candidate>(candidates: readonly C[]): C | undefined {
+  pick<C extends Candidate>(candidates: readonly C[], now = this.#clock.now()): C | undefined {
     const n = candidates.length;
     if (n <= 1) return candidates[0];
     const i = randomIndex(n, this.#random);
@@ -78,34 +78,26 @@ export class PeakEwmaBalancer implements Balancer {
     if (j >= i) j++;
     const a = candidates[i]!;
     const b = candidates[j]!;
-    const now = this.#clock.now();
-    let prior: number | undefined;
-    const priorOf = () => {
-      prior ??= this.#prior(
-        candidates.map((c) => this.#states.get(c.key)),
-        now,
-      );
-      return prior;
-    };
-    return this.#cost(a.key, now, priorOf) <= this.#cost(b.key, now, priorOf) ? a : b;
+    const costA = this.#cost(this.#states.get(a.key), now, candidates);
+    const costB = this.#cost(this.#states.get(b.key), now, candidates);
+    return costA <= costB ? a : b;
   }
 
-  begin(key: string): (result: CallResult) => void {
+  begin(key: string): void {
     let state = this.#states.get(key);
     if (state === undefined) {
       state = { ewma: 0, stamp: this.#clock.now(), outstanding: 0, sampled: false };
       this.#states.set(key, state);
     }
     state.outstanding++;
-    const ended = state;
-    let done = false;
-    return (result) => {
-      if (done) return;
-      done = true;
-      // A state dropped by retain() meanwhile is garbage: updating it changes nothing.
-      ended.outstanding--;
-      this.#observe(ended, result);
-    };
+  }
+
+  end(key: string, result: CallResult, now = this.#clock.now()): void {
+    // A key dropped by retain() meanwhile has no state to update; one back since is new.
+    const state = this.#states.get(key);
+    if (state === undefined) return;
+    if (state.outstanding > 0) state.outstanding--;
+    this.#observe(state, result, now);
   }
 
   retain(keys: ReadonlySet<string>): void {
@@ -123,11 +115,10 @@ export class PeakEwmaBalancer implements Balancer {
     return this.#states.get(key)?.outstanding ?? 0;
   }
 
-  #cost(key: string, now: number, prior: () => number): number {
-    const state = this.#states.get(key);
+  #cost(state: KeyState | undefined, now: number, candidates: readonly Candidate[]): number {
     if (state === undefined || !state.sampled) {
       const outstanding = state?.outstanding ?? 0;
-      return outstanding > 0 ? UNPROBED_PENALTY + outstanding : prior();
+      return outstanding > 0 ? UNPROBED_PENALTY + outstanding : this.#priorOf(candidates, now);
     }
     // As Finagle's get() (observe(0)): reading applies the decay, so the next sample's blend
     // weight counts from now and a sample just after a read mostly matters if it is a peak.
@@ -136,11 +127,10 @@ export class PeakEwmaBalancer implements Balancer {
     return state.ewma * (state.outstanding + 1);
   }
 
-  #observe(state: KeyState, result: CallResult): void {
+  #observe(state: KeyState, result: CallResult, now: number): void {
     const latency = result.latencyMs;
     if (!Number.isFinite(latency)) return;
     const rtt = Math.max(0, latency);
-    const now = this.#clock.now();
     if (!state.sampled) {
       if (!result.ok && rtt <= this.#prior(this.#states.values(), now)) return;
       state.ewma = rtt;
@@ -158,6 +148,14 @@ export class PeakEwmaBalancer implements Balancer {
 
   #peek(state: KeyState, now: number): number {
     return state.ewma * Math.exp(-Math.max(0, now - state.stamp) / this.#decayMs);
+  }
+
+  /** The prior of the candidates' known instances: rare (a newcomer), so no caching. */
+  #priorOf(candidates: readonly Candidate[], now: number): number {
+    return this.#prior(
+      candidates.map((c) => this.#states.get(c.key)),
+      now,
+    );
   }
 
   /** What an unknown candidate is assumed to cost: the mean estimate of the known ones. */

@@ -15,11 +15,9 @@ export class RandomBalancer implements Balancer {
     return candidates[randomIndex(candidates.length, this.#random)];
   }
 
-  begin(_key: string): (result: CallResult) => void {
-    return ignore;
-  }
+  begin(_key: string): void {}
+
+  end(_key: string, _result: CallResult): void {}
 
   retain(_keys: ReadonlySet<string>): void {}
 }
-
-const ignore = (_result: CallResult): void => {};

@@ -65,8 +65,8 @@ export class RetryBudget {
   }
 
   /** Every original request deposits. */
-  onRequest(): void {
-    this.#add(this.#deposit);
+  onRequest(now?: number): void {
+    this.#add(this.#deposit, now);
     this.#requests++;
   }
 
@@ -99,16 +99,16 @@ export class RetryBudget {
     return this.#reserve + this.#sum;
   }
 
-  #add(units: number): void {
-    this.#slide();
+  #add(units: number, now?: number): void {
+    this.#slide(now);
     const index = ringIndex(this.#slot);
     this.#slots[index] = this.#slots[index]! + units;
     this.#sum += units;
   }
 
   /** Empties the slots that have left the window since the last call. */
-  #slide(): void {
-    const slot = this.#slotAt(this.#clock.now());
+  #slide(now = this.#clock.now()): void {
+    const slot = this.#slotAt(now);
     // A clock that went backwards is treated as standing still.
     if (slot <= this.#slot) return;
     if (slot - this.#slot >= SLOTS) {

@@ -33,8 +33,7 @@ describe('RoundRobinBalancer', () => {
     assert.equal(balancer.pick(pool(2))?.key, 'k0');
     assert.equal(balancer.pick([]), undefined);
     assert.equal(balancer.pick(pool(3))?.key, 'k1');
-    const end = balancer.begin('k1');
-    end({ latencyMs: 1, ok: true });
-    end({ latencyMs: 1, ok: true });
+    balancer.begin('k1');
+    balancer.end('k1', { latencyMs: 1, ok: true });
   });
 });

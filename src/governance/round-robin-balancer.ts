@@ -23,11 +23,9 @@ export class RoundRobinBalancer implements Balancer {
     return candidates[index];
   }
 
-  begin(_key: string): (result: CallResult) => void {
-    return ignore;
-  }
+  begin(_key: string): void {}
+
+  end(_key: string, _result: CallResult): void {}
 
   retain(_keys: ReadonlySet<string>): void {}
 }
-
-const ignore = (_result: CallResult): void => {};
