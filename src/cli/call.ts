@@ -1,15 +1,20 @@
 import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import type { MethodDescriptor } from '../contract/descriptors.ts';
 import { createClient } from '../core/client.ts';
 import type { CallOptions } from '../core/transport.ts';
 import type { Message, UntypedService } from '../core/types.ts';
-import { type CliIo, type Command, EXIT_OK, UsageError } from './command.ts';
-import { type Connection, connectTo, contractFor, parseTargetArgs } from './contract-source.ts';
+import { callsByName, connectByName } from './by-name.ts';
+import { type CliIo, type Command, EXIT_OK, UsageError, usage } from './command.ts';
+import { type Connection, connectTo, contractFor, TARGET_OPTIONS } from './contract-source.ts';
+import { REGISTRY_OPTIONS } from './registry-flags.ts';
 
 const HELP = `Usage: switchboard call <package.Service/Method> [json] --target host:port [options]
+       switchboard call <package.Service/Method> [json] --hub <url> [options]
 
 Calls one method and prints the response as JSON (the proto3 JSON mapping). A response
-stream prints one JSON object per line.
+stream prints one JSON object per line. With --hub (or $SWITCHBOARD_HUB and no --target) the
+call goes by name: to one of the instances registered for package.Service.
 
 Arguments:
   <package.Service/Method>  e.g. greet.Greeter/SayHello (also greet.Greeter.SayHello)
@@ -20,7 +25,11 @@ Arguments:
 Options:
   -t, --target <host:port>  the server; a URL (grpc://, grpcs://, http://, https://,
                             native://) also picks the transport
-      --transport <name>    grpc (the default), http or native
+      --transport <name>    grpc (the default), http or native; by name: the endpoints
+                            to prefer (native, then grpc, then http unless set)
+      --hub <url>           call by name through the hub (default $SWITCHBOARD_HUB)
+      --consul <url>        call by name through a Consul agent
+      --eureka <url>        call by name through a Eureka server
   -p, --proto <file>        .proto file(s) of the contract (repeatable); without it the
                             contract is fetched from the server through gRPC reflection
   -I, --include <dir>       folder searched for imports (repeatable)
@@ -33,6 +42,7 @@ Exit codes: 0 success, 1 the call failed (ERROR <CODE>: message on stderr), 2 us
 Examples:
   switchboard call greet.Greeter/SayHello '{"name":"John"}' --target localhost:50051
   switchboard call greet.Greeter/SayHello @req.json -t http://localhost:8080 -p greeter.proto
+  switchboard call greet.Greeter/SayHello '{"name":"John"}' --hub http://127.0.0.1:7070
 `;
 
 export const callCommand: Command = {
@@ -40,15 +50,28 @@ export const callCommand: Command = {
   summary: 'call a method and print the response as JSON',
   help: HELP,
   async run(argv, io) {
-    const args = parseTargetArgs(argv, io, HELP);
-    if (!args) return EXIT_OK;
-    const { values, positionals } = args;
+    const { values, positionals } = usage(() =>
+      parseArgs({
+        args: argv,
+        options: { ...TARGET_OPTIONS, ...REGISTRY_OPTIONS },
+        allowPositionals: true,
+        strict: true,
+      }),
+    );
+    if (values.help) {
+      io.out(HELP);
+      return EXIT_OK;
+    }
     const [methodName, jsonArg, ...extra] = positionals;
     if (!methodName) throw new UsageError('which method? e.g. switchboard call greet.Greeter/SayHello');
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const { service, method } = splitMethodName(methodName);
     const requestText = await readRequestText(jsonArg, io);
-    const connection = await connectTo(values);
+    const byName = callsByName(values);
+    if (!values.target && !byName) {
+      throw new UsageError('--target host:port is required (or --hub <url> to call by name)');
+    }
+    const connection = byName ? await connectByName(values, service) : await connectTo(values);
     try {
       const contract = await contractFor(values, connection, [service]);
       const descriptor = contract.method(`${service}/${method}`);

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { Contract } from '../contract/contract.ts';
 import { loadContract } from '../contract/contract.ts';
+import { StatusError } from '../contract/errors.ts';
 import { Metadata } from '../contract/metadata.ts';
+import { Status } from '../contract/status.ts';
 import type { ClientTransport } from '../core/transport.ts';
 import { ReflectionClient } from '../services/reflection-client.ts';
 import { type CliIo, UsageError, usage } from './command.ts';
@@ -53,6 +55,17 @@ export interface Connection {
 /** Opens a client transport to --target over --transport (checked here, so mistakes exit 2). */
 export async function connectTo(flags: TargetFlags): Promise<Connection> {
   if (!flags.target) throw new UsageError('--target host:port is required');
+  const settings = callSettings(flags);
+  const transport = await clientTransportFor(flags.target, settings.transport);
+  return { transport, metadata: settings.metadata, timeoutMs: settings.timeoutMs };
+}
+
+/** --transport, --timeout and -H, checked: mistakes are usage errors. */
+export function callSettings(flags: TargetFlags): {
+  transport: TransportName | undefined;
+  timeoutMs: number | undefined;
+  metadata: Metadata;
+} {
   const name = flags.transport;
   if (name !== undefined && !(TRANSPORT_NAMES as readonly string[]).includes(name)) {
     throw new UsageError(
@@ -63,9 +76,7 @@ export async function connectTo(flags: TargetFlags): Promise<Connection> {
   if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
     throw new UsageError(`--timeout takes a number of milliseconds, not ${JSON.stringify(flags.timeout)}`);
   }
-  const metadata = headers(flags.header ?? []);
-  const transport = await clientTransportFor(flags.target, name as TransportName | undefined);
-  return { transport, metadata, timeoutMs };
+  return { transport: name as TransportName | undefined, timeoutMs, metadata: headers(flags.header ?? []) };
 }
 
 /**
@@ -122,5 +133,14 @@ export async function contractFor(
     timeoutMs: connection.timeoutMs,
     metadata: connection.metadata,
   });
-  return reflection.contract(symbols);
+  try {
+    return await reflection.contract(symbols);
+  } catch (err) {
+    if (err instanceof StatusError && err.code === Status.UNIMPLEMENTED) {
+      const what = 'the server does not serve reflection';
+      const why = err.message === what ? what : `${what} (${err.message})`;
+      throw new StatusError(Status.UNIMPLEMENTED, `${why}: give the contract with --proto`);
+    }
+    throw err;
+  }
 }

@@ -14,8 +14,17 @@ import {
 import { genCommand } from './gen.ts';
 import { hubCommand } from './hub.ts';
 import { listCommand } from './list.ts';
+import { lsCommand } from './ls.ts';
+import { registerCommand } from './register.ts';
 
-const COMMANDS: readonly Command[] = [callCommand, listCommand, genCommand, hubCommand];
+const COMMANDS: readonly Command[] = [
+  callCommand,
+  listCommand,
+  genCommand,
+  hubCommand,
+  lsCommand,
+  registerCommand,
+];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

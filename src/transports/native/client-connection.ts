@@ -175,6 +175,9 @@ export class ClientConnection implements FrameHandler, KeepaliveHost, CallConnec
   /** Fails every call with `reason` and closes (the transport is closing). */
   close(reason: StatusError): Promise<void> {
     this.#failure ??= reason;
+    // An idle connection is unref'd; one being closed must keep the process alive until it is
+    // closed, or a program whose last step awaits close() ends early (exit code 13).
+    this.#socket.ref();
     if (this.#state === State.Connecting) {
       this.#socket.destroy();
     } else if (this.#state !== State.Closed) {

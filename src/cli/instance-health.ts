@@ -1,0 +1,111 @@
+import { request } from 'undici';
+import { StatusError } from '../contract/errors.ts';
+import { Status } from '../contract/status.ts';
+import { createClient } from '../core/client.ts';
+import { type Endpoint, endpointTarget } from '../discovery/instance.ts';
+import { HEALTH_SERVICE_NAME, type HealthMethods, healthContract } from '../services/health.ts';
+
+/**
+ * What a probe found. SERVING and NOT_SERVING are the server's own verdict; SERVICE_UNKNOWN
+ * means it has a health service that does not know the name; UNKNOWN that it answered without
+ * a verdict (no health service, no /healthz); UNREACHABLE that it did not answer at all.
+ */
+export type HealthStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN' | 'UNKNOWN' | 'UNREACHABLE';
+
+const SERVING_STATUS_NAMES = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+
+export interface HealthReport {
+  status: HealthStatus;
+  /** The endpoint probed, as a target. */
+  endpoint: string;
+  /** Why, when the status alone does not say: "connection refused", "HTTP 503". */
+  detail?: string;
+}
+
+/**
+ * Probes one endpoint: grpc.health.v1.Health/Check for `service` over gRPC or native, GET
+ * /healthz over HTTP. Never throws; gives up after `timeoutMs`.
+ */
+export async function probeHealth(
+  endpoint: Endpoint,
+  service: string,
+  timeoutMs: number,
+): Promise<HealthReport> {
+  const target = endpointTarget(endpoint);
+  const report = (status: HealthStatus, detail?: string): HealthReport =>
+    detail === undefined ? { status, endpoint: target } : { status, endpoint: target, detail };
+  if (endpoint.transport === 'http') return httpProbe(target, timeoutMs, report);
+  const { endpointTransport } = await import('../app/connect.ts');
+  const transport = endpointTransport(endpoint);
+  try {
+    const health = createClient<HealthMethods>(healthContract().service(HEALTH_SERVICE_NAME), transport);
+    const answer = await health.check({ service }, { timeoutMs, parent: null });
+    // protobufjs may decode the enum as its name or its number.
+    const raw = answer.status ?? 0;
+    const status = typeof raw === 'number' ? (SERVING_STATUS_NAMES[raw] ?? String(raw)) : String(raw);
+    if (status === 'SERVING' || status === 'NOT_SERVING' || status === 'SERVICE_UNKNOWN')
+      return report(status);
+    return report('UNKNOWN', `health status ${status}`);
+  } catch (e) {
+    const err = StatusError.from(e);
+    switch (err.code) {
+      case Status.UNIMPLEMENTED:
+        return report('UNKNOWN', `no ${HEALTH_SERVICE_NAME} service`);
+      case Status.NOT_FOUND:
+        return report('SERVICE_UNKNOWN');
+      case Status.UNAVAILABLE:
+        return report('UNREACHABLE', reason(err.message));
+      case Status.DEADLINE_EXCEEDED:
+        return report('UNREACHABLE', `no answer within ${timeoutMs} ms`);
+      default:
+        return report('UNKNOWN', `${err.codeName}: ${err.message}`);
+    }
+  } finally {
+    await transport.close();
+  }
+}
+
+async function httpProbe(
+  target: string,
+  timeoutMs: number,
+  report: (status: HealthStatus, detail?: string) => HealthReport,
+): Promise<HealthReport> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await request(`${target}/healthz`, {
+      signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    await res.body.dump();
+    if (res.statusCode >= 200 && res.statusCode < 300) return report('SERVING');
+    if (res.statusCode >= 500) return report('NOT_SERVING', `HTTP ${res.statusCode}`);
+    return report('UNKNOWN', res.statusCode === 404 ? 'no /healthz' : `HTTP ${res.statusCode}`);
+  } catch (err) {
+    if (signal.aborted) return report('UNREACHABLE', `no answer within ${timeoutMs} ms`);
+    const e = err as { code?: string; message?: string; cause?: { code?: string } };
+    return report('UNREACHABLE', reason(`${e.code ?? ''} ${e.cause?.code ?? ''} ${e.message ?? ''}`));
+  }
+}
+
+/** A transport's "cannot connect to h:p: connect ECONNREFUSED h:p" in a few words. */
+function reason(message: string): string {
+  const words: [RegExp, string][] = [
+    [/ECONNREFUSED/, 'connection refused'],
+    [/ECONNRESET/, 'connection reset'],
+    [/ENOTFOUND|EAI_AGAIN/, 'host not found'],
+    [/ETIMEDOUT|CONNECT_TIMEOUT/, 'connection timed out'],
+    [/EHOSTUNREACH/, 'host unreachable'],
+    [/ENETUNREACH/, 'network unreachable'],
+  ];
+  for (const [pattern, text] of words) if (pattern.test(message)) return text;
+  return message.trim();
+}
+
+/**
+ * Whether a registration should stand: the target answered and did not say NOT_SERVING. A
+ * server without a health service (most non-Switchboard ones) counts as up: it answered.
+ */
+export function isUp(report: HealthReport): boolean {
+  return report.status !== 'UNREACHABLE' && report.status !== 'NOT_SERVING';
+}
