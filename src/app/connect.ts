@@ -1,5 +1,5 @@
 import { type ClusterOptions, ClusterTransport } from '../cluster/cluster-transport.ts';
-import type { HealthCheckOptions } from '../cluster/health-prober.ts';
+import type { HealthCheckOptions, HealthProbe } from '../cluster/health-prober.ts';
 import type { ServiceDescriptor } from '../contract/descriptors.ts';
 import { type ClientOptions, createClient } from '../core/client.ts';
 import type { ClientTransport } from '../core/transport.ts';
@@ -101,6 +101,13 @@ export function endpointTransport(
   });
 }
 
+function withProbe(
+  options: HealthCheckOptions,
+  service: string,
+): HealthCheckOptions & { probe: HealthProbe } {
+  return { ...options, probe: standardHealthProbe(service, options.timeoutMs) };
+}
+
 /** A cluster transport: `service` by name through `options.registry`, with governance. */
 export function clusterTransport(service: ServiceDescriptor, options: DiscoveryOptions): ClusterTransport {
   const { name, tls, maxMessageBytes, healthCheck, ...cluster } = options;
@@ -108,9 +115,7 @@ export function clusterTransport(service: ServiceDescriptor, options: DiscoveryO
   return new ClusterTransport({
     ...cluster,
     service: serviceName,
-    healthCheck: healthCheck
-      ? { ...(healthCheck === true ? {} : healthCheck), probe: standardHealthProbe(serviceName) }
-      : undefined,
+    healthCheck: healthCheck ? withProbe(healthCheck === true ? {} : healthCheck, serviceName) : undefined,
     connect: (endpoint) => endpointTransport(endpoint, { tls, maxMessageBytes }),
   });
 }

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
+import { type HealthReport, probeHealth } from '../app/health-probe.ts';
 import { endpointTarget, type ServiceInstance } from '../discovery/instance.ts';
 import type { Registry } from '../discovery/registry.ts';
 import { type CliIo, type Command, EXIT_OK, UsageError, usage } from './command.ts';
-import { type HealthReport, probeHealth } from './instance-health.ts';
 import { openRegistry, REGISTRY_OPTIONS, registryFailure } from './registry-flags.ts';
 
 const HELP = `Usage: switchboard ls [service] [--hub <url>] [options]

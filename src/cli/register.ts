@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { type HealthReport, isUp, probeHealth } from '../app/health-probe.ts';
 import { StatusError } from '../contract/errors.ts';
 import { Status } from '../contract/status.ts';
 import {
@@ -10,7 +11,6 @@ import {
 } from '../discovery/instance.ts';
 import type { Lease, Registry } from '../discovery/registry.ts';
 import { type CliIo, type Command, EXIT_OK, UsageError, usage } from './command.ts';
-import { type HealthReport, isUp, probeHealth } from './instance-health.ts';
 import { openRegistry, REGISTRY_OPTIONS, registryFailure } from './registry-flags.ts';
 
 const HELP = `Usage: switchboard register <service> <target...> [--hub <url>] [options]
