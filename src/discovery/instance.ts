@@ -131,15 +131,16 @@ function requireString(value: unknown, where: string, max: number, allowEmpty = 
   return value;
 }
 
+/** The URL scheme of an endpoint: its transport, with "s" for TLS ("grpcs", "natives"; "https"). */
+export function endpointScheme(endpoint: Endpoint): string {
+  if (!endpoint.tls) return endpoint.transport;
+  return endpoint.transport === 'http' ? 'https' : `${endpoint.transport}s`;
+}
+
 /** "grpc://host:port": the target `connect()` understands. */
 export function endpointTarget(endpoint: Endpoint): string {
-  const scheme = endpoint.tls
-    ? endpoint.transport === 'http'
-      ? 'https'
-      : `${endpoint.transport}s`
-    : endpoint.transport;
   const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
-  return `${scheme}://${host}:${endpoint.port}`;
+  return `${endpointScheme(endpoint)}://${host}:${endpoint.port}`;
 }
 
 /** Parses "grpc://h:p", "native://h:p", "https://h:p" (and bare "h:p", taken as gRPC). */

@@ -3,6 +3,7 @@
  * token as Consul's own tools find them, every request under a deadline, failures of the
  * network as RegistryError.
  */
+import { registryUrl } from '../http-url.ts';
 import { RegistryError } from '../registry.ts';
 
 export const DEFAULT_CONSUL_URL = 'http://127.0.0.1:8500';
@@ -34,10 +35,7 @@ export function consulUrl(url: string | undefined, env: NodeJS.ProcessEnv = proc
   const raw = url ?? env.CONSUL_HTTP_ADDR ?? DEFAULT_CONSUL_URL;
   const scheme = env.CONSUL_HTTP_SSL === 'true' ? 'https' : 'http';
   const withScheme = /^[a-z]+:\/\//i.test(raw) ? raw : `${scheme}://${raw}`;
-  const parsed = new URL(withScheme);
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new TypeError(`consul url ${JSON.stringify(raw)}: expected http:// or https://`);
-  }
+  registryUrl(withScheme, 'consul', 'host:port or http(s)://host:port');
   return withScheme.replace(/\/+$/, '');
 }
 

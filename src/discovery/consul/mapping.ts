@@ -16,15 +16,23 @@
  * |                      | goes as "switchboard-x-" + the key with other bytes as _XX   |
  */
 import {
-  decodeEndpoints,
-  ENDPOINTS_METADATA_KEY,
-  encodeEndpoints,
-  type ServiceInstance,
-  validateInstance,
-} from '../instance.ts';
+  type AddressConventions,
+  readAddressed,
+  reservedMetadata,
+  VERSION_METADATA_KEY,
+  ZONE_METADATA_KEY,
+} from '../address-mapping.ts';
+import { type ServiceInstance, validateInstance } from '../instance.ts';
 
-export const VERSION_META_KEY = 'switchboard-version';
-export const ZONE_META_KEY = 'switchboard-zone';
+/** Consul's conventions: a plain gRPC service at Address:Port needs no endpoint list. */
+export const CONSUL_CONVENTIONS: AddressConventions = {
+  registry: 'Consul',
+  versionKey: VERSION_METADATA_KEY,
+  zoneKey: ZONE_METADATA_KEY,
+  transport: 'grpc',
+  listEndpoints: 'when-needed',
+};
+
 /** Where a Consul service's Tags live in ServiceInstance.metadata, as a JSON array. */
 export const TAGS_METADATA_KEY = 'consul-tags';
 const ESCAPED_KEY_PREFIX = 'switchboard-x-';
@@ -56,10 +64,9 @@ export function instanceToConsul(instance: ServiceInstance): ConsulServiceFields
     if (key === TAGS_METADATA_KEY) tags = parseTags(value);
     else meta[needsEscape(key) ? ESCAPED_KEY_PREFIX + escapeKey(key) : key] = value;
   }
-  const plain = instance.endpoints.length === 1 && first.transport === 'grpc' && !first.tls;
-  if (!plain) meta[ENDPOINTS_METADATA_KEY] = encodeEndpoints(instance.endpoints);
-  if (instance.version !== undefined) meta[VERSION_META_KEY] = instance.version;
-  if (instance.zone !== undefined) meta[ZONE_META_KEY] = instance.zone;
+  // Consul has one port, TLS or not: the endpoint list says which.
+  const address = { host: first.host, port: first.port };
+  Object.assign(meta, reservedMetadata(instance, address, CONSUL_CONVENTIONS));
   const problem = consulMetaProblem(meta);
   if (problem) throw new TypeError(`metadata does not fit Consul's Meta: ${problem}`);
   return { id: instance.id, name: instance.service, address: first.host, port: first.port, tags, meta };
@@ -69,25 +76,25 @@ export function instanceToConsul(instance: ServiceInstance): ConsulServiceFields
  * The instance a Consul service describes; `agentAddress` stands in for an empty Address, as
  * Consul's own clients read it. Throws a TypeError naming what does not make an instance.
  */
-export function consulToInstance(fields: ConsulServiceFields, agentAddress: string): ServiceInstance {
+export function consulToInstance(
+  { id, name, address, port, tags, meta }: ConsulServiceFields,
+  agentAddress: string,
+): ServiceInstance {
+  const { metadata: escaped, ...fields } = readAddressed(
+    meta,
+    () => ({ host: address === '' ? agentAddress : address, port }),
+    CONSUL_CONVENTIONS,
+    'Meta',
+  );
   const metadata: Record<string, string> = {};
-  let endpoints: unknown;
-  let version: string | undefined;
-  let zone: string | undefined;
-  for (const [key, value] of Object.entries(fields.meta)) {
-    if (key === ENDPOINTS_METADATA_KEY) endpoints = decodeEndpoints(value);
-    else if (key === VERSION_META_KEY) version = value;
-    else if (key === ZONE_META_KEY) zone = value;
-    else if (key.startsWith(ESCAPED_KEY_PREFIX)) {
-      metadata[unescapeKey(key.slice(ESCAPED_KEY_PREFIX.length)) ?? key] = value;
-    } else metadata[key] = value;
+  for (const [key, value] of Object.entries(escaped)) {
+    const unescaped = key.startsWith(ESCAPED_KEY_PREFIX)
+      ? unescapeKey(key.slice(ESCAPED_KEY_PREFIX.length))
+      : undefined;
+    metadata[unescaped ?? key] = value;
   }
-  if (fields.tags.length > 0) metadata[TAGS_METADATA_KEY] = JSON.stringify(fields.tags);
-  if (endpoints === undefined) {
-    const host = fields.address === '' ? agentAddress : fields.address;
-    endpoints = [{ transport: 'grpc', host, port: fields.port }];
-  }
-  return validateInstance({ service: fields.name, id: fields.id, endpoints, version, zone, metadata });
+  if (tags.length > 0) metadata[TAGS_METADATA_KEY] = JSON.stringify(tags);
+  return validateInstance({ service: name, id, ...fields, metadata });
 }
 
 /** The instance of one entry of /v1/health/service/<name>, or undefined when it makes none. */

@@ -1,3 +1,4 @@
+import { type Heartbeats, registerWithHeartbeats } from '../heartbeat-lease.ts';
 import { type ServiceInstance, validateInstance } from '../instance.ts';
 import {
   DEFAULT_LEASE_TTL_MS,
@@ -7,6 +8,8 @@ import {
   RegistryError,
   type Watch,
 } from '../registry.ts';
+import { RegistryHoldings } from '../registry-holdings.ts';
+import { RetryTimer } from '../retry-timer.ts';
 import { ConsulAgentClient, type ConsulAgentOptions, refusal } from './agent-client.ts';
 import { formatGoDuration } from './duration.ts';
 import { healthEntryToInstance, instanceToConsul } from './mapping.ts';
@@ -15,7 +18,8 @@ export type ConsulRegistryOptions = ConsulAgentOptions;
 
 /** How long one blocking query waits; well under undici's 300 s headers timeout. */
 const BLOCKING_WAIT_MS = 60_000;
-const MAX_BACKOFF_MS = 10_000;
+/** Retries of a failed blocking query: 250 ms, doubling up to 10 s. */
+const WATCH_RETRY = { baseMs: 250, maxMs: 10_000 } as const;
 
 /**
  * A registry on a Consul agent (a real one, or the hub's Consul-compatible API). An instance
@@ -26,8 +30,7 @@ const MAX_BACKOFF_MS = 10_000;
 export class ConsulRegistry implements Registry {
   readonly kind = 'consul';
   readonly #client: ConsulAgentClient;
-  readonly #leases = new Set<ConsulLease>();
-  readonly #watches = new Set<ConsulWatch>();
+  readonly #held = new RegistryHoldings('the Consul registry is closed');
 
   constructor(options: ConsulRegistryOptions = {}) {
     this.#client = new ConsulAgentClient(options);
@@ -52,10 +55,7 @@ export class ConsulRegistry implements Registry {
         DeregisterCriticalServiceAfter: formatGoDuration(ttlMs),
       },
     };
-    await this.#client.expectOk('PUT', '/v1/agent/service/register', { body });
-    const lease = new ConsulLease(this.#client, valid, body, ttlMs, () => this.#leases.delete(lease));
-    this.#leases.add(lease);
-    return lease;
+    return registerWithHeartbeats(this.#held, valid, consulHeartbeats(this.#client, valid.id, body, ttlMs));
   }
 
   async list(service: string): Promise<ServiceInstance[]> {
@@ -75,17 +75,13 @@ export class ConsulRegistry implements Registry {
     onChange: (instances: ServiceInstance[]) => void,
     onError?: (err: Error) => void,
   ): Watch {
-    const watch = new ConsulWatch(this.#client, service, onChange, onError, () =>
-      this.#watches.delete(watch),
-    );
-    this.#watches.add(watch);
-    return watch;
+    this.#held.assertOpen();
+    return this.#held.watch(new ConsulWatch(this.#client, service, onChange, onError));
   }
 
   async close(): Promise<void> {
-    for (const watch of [...this.#watches]) watch.close();
     // Best effort: a lease Consul did not hear the end of still runs out by itself.
-    await Promise.allSettled([...this.#leases].map((lease) => lease.deregister()));
+    await this.#held.close();
   }
 }
 
@@ -103,63 +99,31 @@ function lostCheck(status: number, text: string): boolean {
   return status === 404 || (status === 500 && /does not have associated TTL|Unknown check/i.test(text));
 }
 
-class ConsulLease implements Lease {
-  readonly instance: ServiceInstance;
-  readonly #client: ConsulAgentClient;
-  readonly #body: object;
-  readonly #timer: NodeJS.Timeout;
-  readonly #done: () => void;
-  #inflight: Promise<void> | undefined;
-  #over = false;
-
-  constructor(
-    client: ConsulAgentClient,
-    instance: ServiceInstance,
-    body: object,
-    ttlMs: number,
-    done: () => void,
-  ) {
-    this.instance = instance;
-    this.#client = client;
-    this.#body = body;
-    this.#done = done;
-    this.#timer = setInterval(() => {
-      this.#inflight ??= this.#heartbeat().finally(() => {
-        this.#inflight = undefined;
-      });
-    }, ttlMs / 3);
-    this.#timer.unref();
-  }
-
-  async #heartbeat(): Promise<void> {
-    const path = `/v1/agent/check/pass/${encodeURIComponent(`service:${this.instance.id}`)}`;
-    try {
-      const answer = await this.#client.request('PUT', path);
-      if (!this.#over && lostCheck(answer.status, answer.text)) {
-        await this.#client.request('PUT', '/v1/agent/service/register', { body: this.#body });
+/**
+ * The heartbeats of a Consul service: passing its TTL check `service:<id>` every ttl/3, and
+ * registering it again (`body`) when the agent no longer knows the check.
+ */
+function consulHeartbeats(client: ConsulAgentClient, id: string, body: object, ttlMs: number): Heartbeats {
+  const pass = `/v1/agent/check/pass/${encodeURIComponent(`service:${id}`)}`;
+  const deregister = `/v1/agent/service/deregister/${encodeURIComponent(id)}`;
+  return {
+    intervalMs: () => ttlMs / 3,
+    async renew() {
+      const answer = await client.request('PUT', pass);
+      if (lostCheck(answer.status, answer.text)) return false;
+      if (answer.status < 200 || answer.status > 299) throw refusal('PUT', pass, answer);
+      return true;
+    },
+    async register() {
+      await client.expectOk('PUT', '/v1/agent/service/register', { body });
+    },
+    async remove() {
+      const answer = await client.request('PUT', deregister);
+      if (answer.status !== 404 && (answer.status < 200 || answer.status > 299)) {
+        throw refusal('PUT', deregister, answer);
       }
-    } catch {
-      // The agent is unreachable: the next heartbeat tries again, within the ttl.
-    }
-  }
-
-  async deregister(): Promise<void> {
-    if (this.#over) return;
-    this.abandon();
-    await this.#inflight; // so a re-registration in flight cannot outlive the deregistration
-    const path = `/v1/agent/service/deregister/${encodeURIComponent(this.instance.id)}`;
-    const answer = await this.#client.request('PUT', path);
-    if (answer.status !== 404 && (answer.status < 200 || answer.status > 299)) {
-      throw refusal('PUT', path, answer);
-    }
-  }
-
-  abandon(): void {
-    if (this.#over) return;
-    this.#over = true;
-    clearInterval(this.#timer);
-    this.#done();
-  }
+    },
+  };
 }
 
 /**
@@ -172,35 +136,30 @@ class ConsulWatch implements Watch {
   readonly #service: string;
   readonly #onChange: (instances: ServiceInstance[]) => void;
   readonly #onError: ((err: Error) => void) | undefined;
-  readonly #done: () => void;
   readonly #stop = new AbortController();
+  readonly #retry = new RetryTimer(WATCH_RETRY);
 
   constructor(
     client: ConsulAgentClient,
     service: string,
     onChange: (instances: ServiceInstance[]) => void,
     onError: ((err: Error) => void) | undefined,
-    done: () => void,
   ) {
     this.#client = client;
     this.#service = service;
     this.#onChange = onChange;
     this.#onError = onError;
-    this.#done = done;
     void this.#run();
   }
 
   close(): void {
-    if (this.#stop.signal.aborted) return;
     this.#stop.abort();
-    this.#done();
   }
 
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
     let index = 0;
     let last: string | undefined;
-    let failures = 0;
     while (!signal.aborted) {
       const started = Date.now();
       try {
@@ -216,7 +175,7 @@ class ConsulWatch implements Watch {
         });
         if (signal.aborted) return;
         const instances = instancesOf(body);
-        failures = 0;
+        this.#retry.succeeded();
         const key = JSON.stringify(instances);
         if (key !== last) {
           last = key;
@@ -228,11 +187,9 @@ class ConsulWatch implements Watch {
       } catch (err) {
         if (signal.aborted) return;
         this.#onError?.(err as Error);
-        failures++;
         index = 0;
         last = undefined; // once back, push the current list again
-        const backoff = Math.min(MAX_BACKOFF_MS, 250 * 2 ** (failures - 1));
-        await pause(backoff * (0.5 + Math.random() / 2), signal);
+        await pause(this.#retry.failed(), signal);
       }
     }
   }

@@ -1,24 +1,23 @@
 import type { Etcd3, Lease as EtcdLeaseHandle } from 'etcd3';
 import type { ServiceInstance } from '../instance.ts';
-import type { Lease } from '../registry.ts';
+import { LeaseBase } from '../lease-base.ts';
+import { RetryTimer } from '../retry-timer.ts';
 
 /**
  * A registration held by an etcd lease: the key is put with the lease attached, the etcd3
  * client sends keepalives every ttl/3, and etcd deletes the key when the lease expires or is
  * revoked. When the lease is lost (revoked, or expired while the network was down), a new
- * lease is granted and the key put again, unless another registration holds the key by then.
+ * lease is granted and the key put again, unless another registration holds the key by then;
+ * while etcd is unreachable that is retried after 250 ms, doubling up to the ttl.
  */
-export class EtcdLease implements Lease {
-  readonly instance: ServiceInstance;
+export class EtcdLease extends LeaseBase {
   readonly #client: Etcd3;
   readonly #key: string;
   readonly #value: string;
   readonly #ttlSeconds: number;
-  readonly #done: () => void;
+  readonly #retry: RetryTimer;
   #lease: EtcdLeaseHandle;
-  #over = false;
   #renewing = false;
-  #wait: NodeJS.Timeout | undefined;
 
   constructor(
     client: Etcd3,
@@ -28,12 +27,12 @@ export class EtcdLease implements Lease {
     ttlSeconds: number,
     done: () => void,
   ) {
-    this.instance = instance;
+    super(instance, done);
     this.#client = client;
     this.#key = key;
     this.#value = value;
     this.#ttlSeconds = ttlSeconds;
-    this.#done = done;
+    this.#retry = new RetryTimer({ baseMs: 250, maxMs: ttlSeconds * 1000 });
     this.#lease = client.lease(ttlSeconds, { autoKeepAlive: true });
   }
 
@@ -45,15 +44,14 @@ export class EtcdLease implements Lease {
 
   #followLoss(lease: EtcdLeaseHandle): void {
     lease.on('lost', () => {
-      if (lease === this.#lease && !this.#over && !this.#renewing) void this.#renew();
+      if (lease === this.#lease && !this.over && !this.#renewing) void this.#renew();
     });
   }
 
   async #renew(): Promise<void> {
     this.#renewing = true;
-    let delayMs = 250;
     try {
-      while (!this.#over) {
+      while (!this.over) {
         const lease = this.#client.lease(this.#ttlSeconds, { autoKeepAlive: true });
         this.#lease = lease;
         try {
@@ -63,27 +61,26 @@ export class EtcdLease implements Lease {
             .if(this.#key, 'Create', '==', 0)
             .then(this.#client.put(this.#key).value(this.#value).lease(id))
             .commit();
-          if (!this.#over) this.#followLoss(lease); // else deregister() revokes it, abandon() released it
-          return;
+          if (!this.over) this.#followLoss(lease); // else deregister() revokes it, abandon() released it
+          this.#retry.succeeded();
+          break;
         } catch {
           lease.release();
-          await new Promise<void>((resolve) => {
-            this.#wait = setTimeout(resolve, delayMs);
-            this.#wait.unref();
-          });
-          delayMs = Math.min(delayMs * 2, this.#ttlSeconds * 1000);
+          await new Promise<void>((resolve) => this.#retry.retry(resolve));
         }
       }
     } finally {
       this.#renewing = false;
     }
     // Lost again while the new key was being put: go round once more.
-    if (!this.#over && this.#lease.revoked()) void this.#renew();
+    if (!this.over && this.#lease.revoked()) void this.#renew();
   }
 
-  async deregister(): Promise<void> {
-    if (this.#over) return;
-    this.#end();
+  protected stop(): void {
+    this.#retry.cancel();
+  }
+
+  protected async remove(): Promise<void> {
     try {
       await this.#lease.revoke(); // deletes the keys the lease holds, at once
     } catch {
@@ -91,15 +88,7 @@ export class EtcdLease implements Lease {
     }
   }
 
-  abandon(): void {
-    if (this.#over) return;
-    this.#end();
+  protected override leave(): void {
     this.#lease.release(); // stops keepalives; etcd drops the key when the ttl runs out
-  }
-
-  #end(): void {
-    this.#over = true;
-    clearTimeout(this.#wait);
-    this.#done();
   }
 }

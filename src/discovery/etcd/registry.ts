@@ -8,6 +8,7 @@ import {
   RegistryError,
   type Watch,
 } from '../registry.ts';
+import { RegistryHoldings } from '../registry-holdings.ts';
 import { EtcdLease } from './lease.ts';
 import {
   decodeInstance,
@@ -38,9 +39,7 @@ export class EtcdRegistry implements Registry {
   readonly #client: Etcd3;
   readonly #ownClient: boolean;
   readonly #prefix: string;
-  readonly #leases = new Set<EtcdLease>();
-  readonly #watches = new Set<EtcdWatch>();
-  #closed = false;
+  readonly #held = new RegistryHoldings('the etcd registry is closed');
 
   constructor(options: EtcdRegistryOptions = {}) {
     const prefix = options.prefix ?? '/switchboard/services';
@@ -63,11 +62,11 @@ export class EtcdRegistry implements Registry {
 
   async register(instance: ServiceInstance, options: RegisterOptions = {}): Promise<Lease> {
     const valid = validateInstance(instance);
-    this.#assertOpen();
+    this.#held.assertOpen();
     const ttlSeconds = Math.max(1, Math.ceil((options.ttlMs ?? DEFAULT_LEASE_TTL_MS) / 1000));
     const key = instanceKey(this.#prefix, valid.service, valid.id);
     const lease = new EtcdLease(this.#client, valid, key, encodeInstance(valid), ttlSeconds, () =>
-      this.#leases.delete(lease),
+      this.#held.release(lease),
     );
     try {
       await lease.start();
@@ -80,17 +79,12 @@ export class EtcdRegistry implements Registry {
         },
       );
     }
-    this.#leases.add(lease);
-    if (this.#closed) {
-      await lease.deregister(); // closed while registering
-      this.#assertOpen();
-    }
-    return lease;
+    return this.#held.hold(lease);
   }
 
   /** The instances stored now; keys holding anything but a valid instance are skipped. */
   async list(service: string): Promise<ServiceInstance[]> {
-    this.#assertOpen();
+    this.#held.assertOpen();
     const res = await this.#client.getAll().prefix(serviceKeyPrefix(this.#prefix, service)).exec();
     const out: ServiceInstance[] = [];
     for (const kv of res.kvs) {
@@ -106,7 +100,7 @@ export class EtcdRegistry implements Registry {
   }
 
   async services(): Promise<string[]> {
-    this.#assertOpen();
+    this.#held.assertOpen();
     const res = await this.#client.getAll().prefix(`${this.#prefix}/`).exec();
     const names = new Set<string>();
     for (const kv of res.kvs) {
@@ -128,27 +122,15 @@ export class EtcdRegistry implements Registry {
     onChange: (instances: ServiceInstance[]) => void,
     onError: (err: Error) => void = () => {},
   ): Watch {
-    this.#assertOpen();
+    this.#held.assertOpen();
     const watch = new EtcdWatch(this.#client, this.#prefix, service, onChange, onError);
-    this.#watches.add(watch);
-    return {
-      close: () => {
-        watch.close();
-        this.#watches.delete(watch);
-      },
-    };
+    return this.#held.watch(watch);
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const watch of this.#watches) watch.close();
-    this.#watches.clear();
-    await Promise.all([...this.#leases].map((lease) => lease.deregister()));
+    if (this.#held.closed) return;
+    const [failed] = await this.#held.close();
     if (this.#ownClient) this.#client.close();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new RegistryError('the etcd registry is closed');
+    if (failed) throw failed;
   }
 }

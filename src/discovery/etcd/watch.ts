@@ -1,6 +1,7 @@
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { ServiceInstance } from '../instance.ts';
 import { RegistryError, type Watch } from '../registry.ts';
+import { RetryTimer } from '../retry-timer.ts';
 import { decodeInstance, parseKey } from './stored-instance.ts';
 
 /**
@@ -23,8 +24,8 @@ export class EtcdWatch implements Watch {
   #watcher: Watcher | undefined;
   #closed = false;
   #disconnected = false;
-  #retry: NodeJS.Timeout | undefined;
-  #retryMs = 250;
+  /** Listing again after a failure: 250 ms, doubling up to 5 s. */
+  readonly #retry = new RetryTimer({ baseMs: 250, maxMs: 5000 });
   #listing = 0;
   /** Watch responses held back while a list is in flight. */
   #held: IWatchResponse[] | undefined;
@@ -47,7 +48,7 @@ export class EtcdWatch implements Watch {
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#retry);
+    this.#retry.cancel();
     this.#stopWatcher();
   }
 
@@ -100,10 +101,7 @@ export class EtcdWatch implements Watch {
     this.#onError(
       new RegistryError(`etcd watch of ${this.#service}: ${err.message}; listing again`, { cause: err }),
     );
-    clearTimeout(this.#retry);
-    this.#retry = setTimeout(() => void this.#start(), this.#retryMs);
-    this.#retry.unref();
-    this.#retryMs = Math.min(this.#retryMs * 2, 5000);
+    this.#retry.retry(() => void this.#start());
   }
 
   #stopWatcher(): void {
@@ -128,7 +126,7 @@ export class EtcdWatch implements Watch {
       this.#revision = BigInt(res.header.revision);
       this.#held = undefined;
       for (const later of held) this.#apply(later);
-      this.#retryMs = 250;
+      this.#retry.succeeded();
       this.#push();
     } finally {
       if (this.#held === held) this.#held = undefined;

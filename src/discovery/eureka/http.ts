@@ -1,3 +1,4 @@
+import { registryUrl } from '../http-url.ts';
 import { RegistryError } from '../registry.ts';
 
 /** The largest answer read from a Eureka server; a full registry of thousands of instances fits. */
@@ -18,15 +19,7 @@ export class EurekaHttp {
 
   /** `base` includes Eureka's prefix: "http://host:8761/eureka" or ".../eureka/v2". */
   constructor(base: string, timeoutMs: number) {
-    let url: URL;
-    try {
-      url = new URL(base);
-    } catch {
-      throw new TypeError(`eureka url ${JSON.stringify(base)}: expected http(s)://host:port/eureka`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new TypeError(`eureka url ${JSON.stringify(base)}: expected http:// or https://`);
-    }
+    registryUrl(base, 'eureka', 'http(s)://host:port/eureka');
     this.#base = base.replace(/\/+$/, '');
     this.#timeoutMs = timeoutMs;
   }

@@ -12,13 +12,12 @@
  * - lease: leaseInfo.durationInSecs, default 90.
  */
 import {
-  decodeEndpoints,
-  ENDPOINTS_METADATA_KEY,
-  type Endpoint,
-  encodeEndpoints,
-  type ServiceInstance,
-  validateInstance,
-} from '../instance.ts';
+  type AddressConventions,
+  readAddressed,
+  reservedMetadata,
+  type SingleAddress,
+} from '../address-mapping.ts';
+import { type ServiceInstance, validateInstance } from '../instance.ts';
 import {
   DEFAULT_DATA_CENTER_INFO,
   DEFAULT_LEASE_DURATION_SECS,
@@ -37,16 +36,19 @@ import {
 } from './wire.ts';
 
 export const SERVICE_METADATA_KEY = 'switchboard-service';
-export const VERSION_METADATA_KEY = 'version';
-export const ZONE_METADATA_KEY = 'zone';
 
-/** Metadata keys the mapping reads into ServiceInstance fields; an instance's own metadata may not use them. */
-export const RESERVED_METADATA_KEYS: readonly string[] = [
-  SERVICE_METADATA_KEY,
-  ENDPOINTS_METADATA_KEY,
-  VERSION_METADATA_KEY,
-  ZONE_METADATA_KEY,
-];
+/**
+ * Eureka's conventions: version and zone under `version` and `zone` (Spring Cloud's zone key);
+ * the address is HTTP at ipAddr:port and HTTPS at ipAddr:securePort, and the endpoint list is
+ * written only when those say something else.
+ */
+export const EUREKA_CONVENTIONS: AddressConventions = {
+  registry: 'Eureka',
+  versionKey: 'version',
+  zoneKey: 'zone',
+  transport: 'http',
+  listEndpoints: 'when-needed',
+};
 
 const MAX_DATA_CENTER_INFO_CHARS = 4096;
 const MAX_URL_CHARS = 2048;
@@ -147,46 +149,29 @@ export function readEurekaInstance(value: unknown): EurekaRegistration {
 }
 
 function instanceOf(app: string, id: string, details: EurekaDetails): ServiceInstance {
-  const { metadata } = details;
-  const named = metadata[SERVICE_METADATA_KEY];
+  const named = details.metadata[SERVICE_METADATA_KEY];
   const service = named !== undefined && sameApp(named, app) ? named : app;
-  let endpoints: Endpoint[];
-  const listed = metadata[ENDPOINTS_METADATA_KEY];
-  try {
-    endpoints = listed === undefined ? portEndpoints(details) : decodeEndpoints(listed);
-  } catch (err) {
-    throw new TypeError(`instance.metadata.${ENDPOINTS_METADATA_KEY}: ${(err as Error).message}`);
-  }
-  if (endpoints.length === 0) {
+  const { metadata, ...fields } = readAddressed(
+    details.metadata,
+    () => portsAddress(details),
+    EUREKA_CONVENTIONS,
+    'instance.metadata',
+  );
+  if (fields.endpoints.length === 0) {
     throw new TypeError('instance: neither port nor securePort is enabled, so it has no address');
   }
-  const own: Record<string, string> = {};
-  for (const [key, value] of Object.entries(metadata)) {
-    if (!RESERVED_METADATA_KEYS.includes(key)) own[key] = value;
-  }
-  const candidate: Record<string, unknown> = { service, id, endpoints, metadata: own };
-  const version = metadata[VERSION_METADATA_KEY];
-  const zone = metadata[ZONE_METADATA_KEY];
-  if (version) candidate.version = version;
-  if (zone) candidate.zone = zone;
+  delete metadata[SERVICE_METADATA_KEY];
   try {
-    return validateInstance(candidate);
+    return validateInstance({ service, id, ...fields, metadata });
   } catch (err) {
     throw new TypeError(`instance (${app}/${id}): ${(err as Error).message}`);
   }
 }
 
-/** http at ipAddr:port and https at ipAddr:securePort, for each that is enabled. */
-function portEndpoints(details: Pick<EurekaDetails, 'ipAddr' | 'port' | 'securePort'>): Endpoint[] {
-  const out: Endpoint[] = [];
-  const host = details.ipAddr;
-  if (details.port.enabled && details.port.port > 0) {
-    out.push({ transport: 'http', host, port: details.port.port });
-  }
-  if (details.securePort.enabled && details.securePort.port > 0) {
-    out.push({ transport: 'http', host, port: details.securePort.port, tls: true });
-  }
-  return out;
+/** ipAddr with port and securePort, each where it is enabled. */
+function portsAddress(details: Pick<EurekaDetails, 'ipAddr' | 'port' | 'securePort'>): SingleAddress {
+  const enabled = (p: { port: number; enabled: boolean }) => (p.enabled && p.port > 0 ? p.port : undefined);
+  return { host: details.ipAddr, port: enabled(details.port), tlsPort: enabled(details.securePort) };
 }
 
 /** Eureka app names are case-insensitive. */
@@ -207,23 +192,26 @@ export function detailsFor(instance: ServiceInstance, leaseMs: number): EurekaDe
   const plain = endpoints.find((e) => e.transport === 'http' && !e.tls);
   const secure = endpoints.find((e) => e.transport === 'http' && e.tls);
   const main = plain ?? secure ?? preferred;
-  const port = plain
-    ? { port: plain.port, enabled: true }
-    : { port: preferred.port, enabled: secure === undefined };
-  const securePort = secure ? { port: secure.port, enabled: true } : { port: 443, enabled: false };
+  // Without plain HTTP, the preferred endpoint's port stands in, enabled only if nothing else is.
+  const address: SingleAddress = {
+    host: main.host,
+    port: plain?.port ?? (secure ? undefined : preferred.port),
+    tlsPort: secure?.port,
+  };
+  const port = { port: plain?.port ?? preferred.port, enabled: address.port !== undefined };
+  const securePort = { port: secure?.port ?? 443, enabled: secure !== undefined };
   const durationInSecs = Math.min(MAX_LEASE_SECS, Math.max(1, Math.ceil(leaseMs / 1000)));
-  const base = { ipAddr: main.host, port, securePort };
-  const metadata: Record<string, string> = { ...instance.metadata };
-  if (instance.version !== undefined) metadata[VERSION_METADATA_KEY] = instance.version;
-  if (instance.zone !== undefined) metadata[ZONE_METADATA_KEY] = instance.zone;
+  const metadata: Record<string, string> = {
+    ...instance.metadata,
+    ...reservedMetadata(instance, address, EUREKA_CONVENTIONS),
+  };
   if (instance.service !== instance.service.toUpperCase()) metadata[SERVICE_METADATA_KEY] = instance.service;
-  if (JSON.stringify(portEndpoints(base)) !== JSON.stringify(endpoints)) {
-    metadata[ENDPOINTS_METADATA_KEY] = encodeEndpoints(endpoints);
-  }
   const web = plain ?? secure;
   const host = main.host.includes(':') ? `[${main.host}]` : main.host;
   return {
-    ...base,
+    ipAddr: main.host,
+    port,
+    securePort,
     app: instance.service,
     hostName: main.host,
     status: 'UP',

@@ -1,3 +1,5 @@
+import { checkReservedMetadata } from '../address-mapping.ts';
+import { type Heartbeats, registerWithHeartbeats } from '../heartbeat-lease.ts';
 import { type ServiceInstance, validateInstance } from '../instance.ts';
 import {
   DEFAULT_LEASE_TTL_MS,
@@ -7,8 +9,15 @@ import {
   RegistryError,
   type Watch,
 } from '../registry.ts';
+import { RegistryHoldings } from '../registry-holdings.ts';
 import { EurekaHttp, refusal } from './http.ts';
-import { detailsFor, RESERVED_METADATA_KEYS, readEurekaInstance, writeEurekaInstance } from './mapping.ts';
+import {
+  detailsFor,
+  EUREKA_CONVENTIONS,
+  readEurekaInstance,
+  SERVICE_METADATA_KEY,
+  writeEurekaInstance,
+} from './mapping.ts';
 import { EurekaWatcher } from './watcher.ts';
 import { isObject, readApplication, readApplications } from './wire.ts';
 
@@ -40,7 +49,7 @@ export class EurekaRegistry implements Registry {
   readonly kind = 'eureka';
   readonly #http: EurekaHttp;
   readonly #watcher: EurekaWatcher;
-  readonly #leases = new Set<EurekaLease>();
+  readonly #held = new RegistryHoldings('the Eureka registry is closed');
 
   constructor(options: EurekaRegistryOptions = {}) {
     const url = options.url ?? process.env.EUREKA_URL ?? DEFAULT_EUREKA_URL;
@@ -50,20 +59,10 @@ export class EurekaRegistry implements Registry {
 
   async register(instance: ServiceInstance, options: RegisterOptions = {}): Promise<Lease> {
     const valid = validateInstance(instance);
-    for (const key of RESERVED_METADATA_KEYS) {
-      if (Object.hasOwn(valid.metadata, key)) {
-        throw new TypeError(
-          `metadata.${key}: reserved, Eureka carries the instance's ${key.replace('switchboard-', '')} in it`,
-        );
-      }
-    }
+    checkReservedMetadata(valid, EUREKA_CONVENTIONS, [SERVICE_METADATA_KEY]);
     const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
     if (!(ttlMs > 0) || !Number.isFinite(ttlMs)) throw new TypeError('ttlMs: expected a positive number');
-    const lease = new EurekaLease(this.#http, valid, ttlMs, () => this.#leases.delete(lease));
-    await lease.register();
-    lease.start();
-    this.#leases.add(lease);
-    return lease;
+    return registerWithHeartbeats(this.#held, valid, eurekaHeartbeats(this.#http, valid, ttlMs));
   }
 
   async list(service: string): Promise<ServiceInstance[]> {
@@ -89,14 +88,14 @@ export class EurekaRegistry implements Registry {
     onChange: (instances: ServiceInstance[]) => void,
     onError?: (err: Error) => void,
   ): Watch {
+    this.#held.assertOpen();
     return this.#watcher.watch(service, onChange, onError);
   }
 
   async close(): Promise<void> {
     this.#watcher.close();
-    const results = await Promise.allSettled([...this.#leases].map((lease) => lease.deregister()));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    const [failed] = await this.#held.close();
+    if (failed) throw failed;
   }
 }
 
@@ -122,76 +121,39 @@ function readOrFail<T>(read: () => T, what: string): T {
   }
 }
 
-class EurekaLease implements Lease {
-  readonly instance: ServiceInstance;
-  readonly #http: EurekaHttp;
-  readonly #ttlMs: number;
-  readonly #done: () => void;
-  readonly #path: string;
-  readonly #dirtyAt = Date.now();
-  #timer: NodeJS.Timeout | undefined;
-  #beat: Promise<void> | undefined;
-  #over = false;
-
-  constructor(http: EurekaHttp, instance: ServiceInstance, ttlMs: number, done: () => void) {
-    this.instance = instance;
-    this.#http = http;
-    this.#ttlMs = ttlMs;
-    this.#done = done;
-    const app = encodeURIComponent(instance.service.toUpperCase());
-    this.#path = `/apps/${app}/${encodeURIComponent(instance.id)}`;
-  }
-
-  async register(): Promise<void> {
-    const now = Date.now();
-    const body = {
-      instance: writeEurekaInstance(this.instance, detailsFor(this.instance, this.#ttlMs), {
-        status: 'UP',
-        registeredAt: now,
-        renewedAt: now,
-        updatedAt: now,
-        dirtyAt: this.#dirtyAt,
-      }),
-    };
-    const path = this.#path.slice(0, this.#path.lastIndexOf('/'));
-    const answer = await this.#http.send('POST', path, body);
-    if (answer.status !== 204 && answer.status !== 200) {
-      throw refusal(`eureka POST ${this.#http.base}${path}`, answer);
-    }
-  }
-
-  start(): void {
-    this.#timer = setInterval(() => {
-      if (!this.#beat) this.#beat = this.#heartbeat().finally(() => (this.#beat = undefined));
-    }, this.#ttlMs / 3);
-    this.#timer.unref();
-  }
-
-  /** Renews the lease; registers again when the server no longer knows the instance. */
-  async #heartbeat(): Promise<void> {
-    try {
-      const query = `?status=UP&lastDirtyTimestamp=${this.#dirtyAt}`;
-      const answer = await this.#http.send('PUT', this.#path + query);
-      if (answer.status === 404 && !this.#over) await this.register();
-    } catch {
-      // The next heartbeat tries again; the lease outlives a few missed ones.
-    }
-  }
-
-  async deregister(): Promise<void> {
-    if (this.#over) return;
-    this.abandon();
-    // A heartbeat in flight could register the instance again after the DELETE.
-    await this.#beat;
-    const answer = await this.#http.send('DELETE', this.#path);
-    if (answer.status !== 200 && answer.status !== 404) {
-      throw refusal(`eureka DELETE ${this.#http.base}${this.#path}`, answer);
-    }
-  }
-
-  abandon(): void {
-    this.#over = true;
-    clearInterval(this.#timer);
-    this.#done();
-  }
+/**
+ * The heartbeats of a Eureka registration: `PUT /apps/<APP>/<id>` every ttl/3, and the whole
+ * instance POSTed again when the server answers 404 (it no longer knows the instance).
+ */
+function eurekaHeartbeats(http: EurekaHttp, instance: ServiceInstance, ttlMs: number): Heartbeats {
+  const appPath = `/apps/${encodeURIComponent(instance.service.toUpperCase())}`;
+  const path = `${appPath}/${encodeURIComponent(instance.id)}`;
+  const dirtyAt = Date.now();
+  return {
+    intervalMs: () => ttlMs / 3,
+    async renew() {
+      const renewal = `${path}?status=UP&lastDirtyTimestamp=${dirtyAt}`;
+      const answer = await http.send('PUT', renewal);
+      if (answer.status === 404) return false;
+      if (answer.status < 200 || answer.status > 299) {
+        throw refusal(`eureka PUT ${http.base}${renewal}`, answer);
+      }
+      return true;
+    },
+    async register() {
+      const now = Date.now();
+      const state = { status: 'UP', registeredAt: now, renewedAt: now, updatedAt: now, dirtyAt } as const;
+      const body = { instance: writeEurekaInstance(instance, detailsFor(instance, ttlMs), state) };
+      const answer = await http.send('POST', appPath, body);
+      if (answer.status !== 204 && answer.status !== 200) {
+        throw refusal(`eureka POST ${http.base}${appPath}`, answer);
+      }
+    },
+    async remove() {
+      const answer = await http.send('DELETE', path);
+      if (answer.status !== 200 && answer.status !== 404) {
+        throw refusal(`eureka DELETE ${http.base}${path}`, answer);
+      }
+    },
+  };
 }

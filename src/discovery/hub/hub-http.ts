@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import { registryUrl } from '../http-url.ts';
 import { RegistryError } from '../registry.ts';
 
 /** An answer of the hub: its status and its JSON body (undefined when the body is not JSON). */
@@ -22,15 +23,7 @@ export class HubHttp {
   readonly #timeoutMs: number;
 
   constructor(url: string, timeoutMs: number) {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new TypeError(`hub url ${JSON.stringify(url)}: expected http://host:port`);
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new TypeError(`hub url ${JSON.stringify(url)}: expected http:// or https://`);
-    }
+    const parsed = registryUrl(url, 'hub', 'http://host:port');
     this.url = url.replace(/\/+$/, '');
     this.#prefix = parsed.pathname.replace(/\/+$/, '');
     this.#timeoutMs = timeoutMs;

@@ -1,3 +1,4 @@
+import { registerWithHeartbeats } from '../heartbeat-lease.ts';
 import { type ServiceInstance, validateInstance } from '../instance.ts';
 import {
   DEFAULT_LEASE_TTL_MS,
@@ -7,8 +8,9 @@ import {
   RegistryError,
   type Watch,
 } from '../registry.ts';
+import { RegistryHoldings } from '../registry-holdings.ts';
 import { HubHttp } from './hub-http.ts';
-import { HubLease, putInstance } from './lease.ts';
+import { hubHeartbeats } from './lease.ts';
 import { HubWatch } from './watch.ts';
 
 export interface HubRegistryOptions {
@@ -38,15 +40,14 @@ export class HubRegistry implements Registry {
   readonly #http: HubHttp;
   readonly #onError: ((err: Error) => void) | undefined;
   readonly #watchIdleMs: number;
-  readonly #leases = new Set<HubLease>();
-  readonly #watches = new Set<HubWatch>();
-  #closed = false;
+  readonly #held: RegistryHoldings;
 
   constructor(options: HubRegistryOptions = {}) {
     const url = options.url ?? process.env.SWITCHBOARD_HUB ?? DEFAULT_HUB_URL;
     this.#http = new HubHttp(url, options.requestTimeoutMs ?? 10_000);
     this.#onError = options.onError;
     this.#watchIdleMs = options.watchIdleMs ?? 45_000;
+    this.#held = new RegistryHoldings(`the registry of hub ${this.#http.url} is closed`);
   }
 
   /** The hub this registry talks to. */
@@ -56,25 +57,13 @@ export class HubRegistry implements Registry {
 
   async register(instance: ServiceInstance, options: RegisterOptions = {}): Promise<Lease> {
     const valid = validateInstance(instance);
-    this.#open();
     const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
-    const granted = await putInstance(this.#http, valid, ttlMs);
-    // Closed meanwhile: nothing would renew the lease, so it expires on the hub by itself.
-    this.#open();
-    const lease: HubLease = new HubLease(
-      this.#http,
-      valid,
-      ttlMs,
-      granted,
-      (err) => this.#report(err),
-      () => this.#leases.delete(lease),
-    );
-    this.#leases.add(lease);
-    return lease;
+    const report = (err: Error) => this.#report(err);
+    return registerWithHeartbeats(this.#held, valid, hubHeartbeats(this.#http, valid, ttlMs, report));
   }
 
   async list(service: string): Promise<ServiceInstance[]> {
-    this.#open();
+    this.#held.assertOpen();
     const answer = await this.#http.json('GET', this.#http.path('services', service));
     if (answer.status !== 200) throw this.#http.refused(`list ${service}`, answer);
     const instances = (answer.body as { instances?: unknown } | undefined)?.instances;
@@ -83,7 +72,7 @@ export class HubRegistry implements Registry {
   }
 
   async services(): Promise<string[]> {
-    this.#open();
+    this.#held.assertOpen();
     const answer = await this.#http.json('GET', this.#http.path('services'));
     if (answer.status !== 200) throw this.#http.refused('list services', answer);
     const services = (answer.body as { services?: unknown } | undefined)?.services;
@@ -98,29 +87,16 @@ export class HubRegistry implements Registry {
     onChange: (instances: ServiceInstance[]) => void,
     onError?: (err: Error) => void,
   ): Watch {
-    this.#open();
+    this.#held.assertOpen();
     const report = onError ? (err: Error) => safely(onError, err) : (err: Error) => this.#report(err);
-    const watch: HubWatch = new HubWatch(this.#http, service, onChange, report, this.#watchIdleMs, () =>
-      this.#watches.delete(watch),
-    );
-    this.#watches.add(watch);
-    return watch;
+    return this.#held.watch(new HubWatch(this.#http, service, onChange, report, this.#watchIdleMs));
   }
 
   /** Deregisters the leases still held (failures go to onError), ends watches, closes connections. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const watch of [...this.#watches]) watch.close();
-    const results = await Promise.allSettled([...this.#leases].map((lease) => lease.deregister()));
-    for (const result of results) {
-      if (result.status === 'rejected') this.#report(this.#http.unreachable(result.reason));
-    }
+    if (this.#held.closed) return;
+    for (const err of await this.#held.close()) this.#report(this.#http.unreachable(err));
     await this.#http.close();
-  }
-
-  #open(): void {
-    if (this.#closed) throw new RegistryError(`the registry of hub ${this.#http.url} is closed`);
   }
 
   #malformed(what: string): RegistryError {

@@ -2,11 +2,11 @@ import { LineSplitter } from '../../transports/http/line-splitter.ts';
 import { type SseEvent, SseParser } from '../../transports/http/sse.ts';
 import type { ServiceInstance } from '../instance.ts';
 import { RegistryError, type Watch } from '../registry.ts';
+import { RetryTimer } from '../retry-timer.ts';
 import { type HubHttp, MAX_HUB_ANSWER_BYTES, readText } from './hub-http.ts';
 
 /** Reconnects start this soon and double up to the cap; a pushed event resets them. */
-const RECONNECT_FIRST_MS = 100;
-const RECONNECT_CAP_MS = 5000;
+const RECONNECT = { baseMs: 100, maxMs: 5000 } as const;
 
 /**
  * A pushed watch over the hub's event stream (`GET /api/v1/watch/<service>`). Events are cut
@@ -20,10 +20,8 @@ export class HubWatch implements Watch {
   readonly #onChange: (instances: ServiceInstance[]) => void;
   readonly #report: (err: Error) => void;
   readonly #idleMs: number;
-  readonly #done: () => void;
+  readonly #reconnect = new RetryTimer(RECONNECT);
   #abort = new AbortController();
-  #timer: NodeJS.Timeout | undefined;
-  #failures = 0;
   #closed = false;
 
   constructor(
@@ -32,23 +30,20 @@ export class HubWatch implements Watch {
     onChange: (instances: ServiceInstance[]) => void,
     report: (err: Error) => void,
     idleMs: number,
-    done: () => void,
   ) {
     this.#http = http;
     this.#service = service;
     this.#onChange = onChange;
     this.#report = report;
     this.#idleMs = idleMs;
-    this.#done = done;
     void this.#connect();
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#reconnect.cancel();
     this.#abort.abort();
-    this.#done();
   }
 
   async #connect(): Promise<void> {
@@ -82,7 +77,6 @@ export class HubWatch implements Watch {
     } catch (err) {
       abort.abort();
       if (this.#closed) return;
-      this.#failures++;
       const error = this.#http.unreachable(err);
       this.#report(
         new RegistryError(`watch of ${this.#service}: ${error.message}`, {
@@ -90,9 +84,7 @@ export class HubWatch implements Watch {
           cause: err,
         }),
       );
-      const delay = Math.min(RECONNECT_CAP_MS, RECONNECT_FIRST_MS * 2 ** (this.#failures - 1));
-      this.#timer = setTimeout(() => void this.#connect(), delay * (0.8 + Math.random() * 0.4));
-      this.#timer.unref();
+      this.#reconnect.retry(() => void this.#connect());
     }
   }
 
@@ -106,7 +98,7 @@ export class HubWatch implements Watch {
     } catch (err) {
       throw new RegistryError(`hub at ${this.#http.url} sent a malformed event: ${(err as Error).message}`);
     }
-    this.#failures = 0;
+    this.#reconnect.succeeded();
     try {
       this.#onChange(instances);
     } catch (err) {

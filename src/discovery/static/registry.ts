@@ -1,3 +1,4 @@
+import { type Heartbeats, registerWithHeartbeats } from '../heartbeat-lease.ts';
 import { parseEndpoint, type ServiceInstance, validateInstance } from '../instance.ts';
 import { InstanceTable } from '../instance-table.ts';
 import {
@@ -7,6 +8,7 @@ import {
   type Registry,
   type Watch,
 } from '../registry.ts';
+import { RegistryHoldings } from '../registry-holdings.ts';
 
 /** One service's fixed instances in configuration: targets like "grpc://10.0.0.5:50051". */
 export interface StaticService {
@@ -23,8 +25,7 @@ export interface StaticService {
 export class StaticRegistry implements Registry {
   readonly kind = 'static';
   readonly #table: InstanceTable;
-  readonly #leases = new Set<StaticLease>();
-  readonly #watchers = new Set<() => void>();
+  readonly #held = new RegistryHoldings('the static registry is closed');
   readonly #sweeper: NodeJS.Timeout;
 
   /** `table` lets several registries share one set of instances (one per simulated process). */
@@ -51,10 +52,7 @@ export class StaticRegistry implements Registry {
   async register(instance: ServiceInstance, options: RegisterOptions = {}): Promise<Lease> {
     const valid = validateInstance(instance);
     const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
-    this.#table.upsert(valid, ttlMs);
-    const lease = new StaticLease(this.#table, valid, ttlMs, () => this.#leases.delete(lease));
-    this.#leases.add(lease);
-    return lease;
+    return registerWithHeartbeats(this.#held, valid, tableHeartbeats(this.#table, valid, ttlMs));
   }
 
   async list(service: string): Promise<ServiceInstance[]> {
@@ -66,6 +64,7 @@ export class StaticRegistry implements Registry {
   }
 
   watch(service: string, onChange: (instances: ServiceInstance[]) => void): Watch {
+    this.#held.assertOpen();
     let closed = false;
     const unsubscribe = this.#table.onChange((changed) => {
       if (changed === service) onChange(this.#table.list(service));
@@ -73,50 +72,33 @@ export class StaticRegistry implements Registry {
     queueMicrotask(() => {
       if (!closed) onChange(this.#table.list(service));
     });
-    const close = () => {
-      closed = true;
-      unsubscribe();
-      this.#watchers.delete(close);
-    };
-    this.#watchers.add(close);
-    return { close };
+    return this.#held.watch({
+      close: () => {
+        closed = true;
+        unsubscribe();
+      },
+    });
   }
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
-    await Promise.all([...this.#leases].map((l) => l.deregister()));
-    for (const close of [...this.#watchers]) close();
+    const [failed] = await this.#held.close();
+    if (failed) throw failed;
   }
 }
 
-class StaticLease implements Lease {
-  readonly instance: ServiceInstance;
-  readonly #table: InstanceTable;
-  readonly #timer: NodeJS.Timeout;
-  readonly #done: () => void;
-  #over = false;
-
-  constructor(table: InstanceTable, instance: ServiceInstance, ttlMs: number, done: () => void) {
-    this.instance = instance;
-    this.#table = table;
-    this.#done = done;
-    // Heartbeats as a remote registry would need them, so expiry behaves the same in process.
-    this.#timer = setInterval(() => {
-      if (!table.renew(instance.service, instance.id)) table.upsert(instance, ttlMs);
-    }, ttlMs / 3);
-    this.#timer.unref();
-  }
-
-  async deregister(): Promise<void> {
-    if (this.#over) return;
-    this.abandon();
-    const current = this.#table.get(this.instance.service, this.instance.id);
-    if (current?.instance === this.instance) this.#table.remove(this.instance.service, this.instance.id);
-  }
-
-  abandon(): void {
-    this.#over = true;
-    clearInterval(this.#timer);
-    this.#done();
-  }
+/** Heartbeats as a remote registry would need them, so expiry behaves the same in process. */
+function tableHeartbeats(table: InstanceTable, instance: ServiceInstance, ttlMs: number): Heartbeats {
+  const { service, id } = instance;
+  return {
+    intervalMs: () => ttlMs / 3,
+    renew: async () => table.renew(service, id),
+    register: async () => {
+      table.upsert(instance, ttlMs);
+    },
+    remove: async () => {
+      // A later registration of the same id is not ours to remove.
+      if (table.get(service, id)?.instance === instance) table.remove(service, id);
+    },
+  };
 }

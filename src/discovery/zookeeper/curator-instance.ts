@@ -5,25 +5,31 @@
  * which builds on it) read our nodes, and we read theirs.
  */
 import {
-  decodeEndpoints,
-  ENDPOINTS_METADATA_KEY,
-  type Endpoint,
-  encodeEndpoints,
-  type ServiceInstance,
-  validateInstance,
-} from '../instance.ts';
+  type AddressConventions,
+  firstEndpointAddress,
+  readAddressed,
+  reservedMetadata,
+  type SingleAddress,
+  VERSION_METADATA_KEY,
+  ZONE_METADATA_KEY,
+} from '../address-mapping.ts';
+import { type Endpoint, endpointScheme, type ServiceInstance, validateInstance } from '../instance.ts';
 
 /** Spring Cloud Zookeeper's payload class: `{id, name, metadata: Map<String,String>}`. */
 export const SPRING_PAYLOAD_CLASS = 'org.springframework.cloud.zookeeper.discovery.ZookeeperInstance';
 
-/** Payload metadata keys that carry the fields Curator's instance has no place for. */
-export const VERSION_METADATA_KEY = 'switchboard-version';
-export const ZONE_METADATA_KEY = 'switchboard-zone';
-export const RESERVED_METADATA_KEYS: readonly string[] = [
-  ENDPOINTS_METADATA_KEY,
-  VERSION_METADATA_KEY,
-  ZONE_METADATA_KEY,
-];
+/**
+ * The payload metadata carries what Curator's instance has no place for: every endpoint
+ * (always, so a Curator reader sees them all), version and zone under Switchboard's keys; a
+ * node without the list is a gRPC service at address:port (and address:sslPort with TLS).
+ */
+export const CURATOR_CONVENTIONS: AddressConventions = {
+  registry: 'ZooKeeper',
+  versionKey: VERSION_METADATA_KEY,
+  zoneKey: ZONE_METADATA_KEY,
+  transport: 'grpc',
+  listEndpoints: 'always',
+};
 
 /** One piece of a Curator UriSpec such as "{scheme}://{address}:{port}". */
 export interface CuratorUriPart {
@@ -56,25 +62,23 @@ export function toCuratorJson(
   payloadClass: string = SPRING_PAYLOAD_CLASS,
 ): CuratorInstanceJson {
   const [first] = instance.endpoints as [Endpoint, ...Endpoint[]];
+  const address = firstEndpointAddress(instance.endpoints);
   const metadata: Record<string, string> = {
     ...instance.metadata,
-    [ENDPOINTS_METADATA_KEY]: encodeEndpoints(instance.endpoints),
+    ...reservedMetadata(instance, address, CURATOR_CONVENTIONS),
   };
-  if (instance.version !== undefined) metadata[VERSION_METADATA_KEY] = instance.version;
-  if (instance.zone !== undefined) metadata[ZONE_METADATA_KEY] = instance.zone;
-  const scheme = first.tls ? (first.transport === 'http' ? 'https' : `${first.transport}s`) : first.transport;
   return {
     name: instance.service,
     id: instance.id,
-    address: first.host,
-    port: first.tls ? null : first.port,
-    sslPort: first.tls ? first.port : null,
+    address: address.host,
+    port: address.port ?? null,
+    sslPort: address.tlsPort ?? null,
     payload: { '@class': payloadClass, id: instance.id, name: instance.service, metadata },
     registrationTimeUTC: registeredAt,
     serviceType: 'DYNAMIC',
     uriSpec: {
       parts: [
-        { value: `${scheme}://`, variable: false },
+        { value: `${endpointScheme(first)}://`, variable: false },
         { value: 'address', variable: true },
         { value: ':', variable: false },
         { value: first.tls ? 'ssl-port' : 'port', variable: true },
@@ -82,15 +86,6 @@ export function toCuratorJson(
     },
     enabled: true,
   };
-}
-
-/** Throws a TypeError when our metadata uses a key the Curator payload reserves. */
-export function checkReservedMetadata(instance: ServiceInstance): void {
-  for (const key of RESERVED_METADATA_KEYS) {
-    if (Object.hasOwn(instance.metadata, key)) {
-      throw new TypeError(`metadata: the key ${key} is reserved for the registry`);
-    }
-  }
 }
 
 /**
@@ -105,52 +100,40 @@ export function fromCuratorJson(
   id: string,
   data: Buffer | null | undefined,
 ): ServiceInstance | undefined {
-  if (!data || data.length === 0) throw new TypeError(`${service}/${id}: the node holds no data`);
+  const where = `${service}/${id}`;
+  if (!data || data.length === 0) throw new TypeError(`${where}: the node holds no data`);
   let json: unknown;
   try {
     json = JSON.parse(data.toString('utf8'));
   } catch {
-    throw new TypeError(`${service}/${id}: the node does not hold JSON`);
+    throw new TypeError(`${where}: the node does not hold JSON`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new TypeError(`${service}/${id}: expected a Curator instance object`);
+    throw new TypeError(`${where}: expected a Curator instance object`);
   }
   const node = json as Record<string, unknown>;
   if (node.enabled === false) return undefined;
-  const metadata = payloadMetadata(node.payload);
-  const reserved = (key: string): string | undefined => {
-    const value = metadata[key];
-    delete metadata[key];
-    return value;
-  };
-  const listed = reserved(ENDPOINTS_METADATA_KEY);
-  const version = reserved(VERSION_METADATA_KEY);
-  const zone = reserved(ZONE_METADATA_KEY);
-  const endpoints =
-    listed === undefined ? curatorEndpoints(node, `${service}/${id}`) : decodeEndpoints(listed);
-  return validateInstance({
-    service,
-    id,
-    endpoints,
-    metadata,
-    ...(version === undefined ? {} : { version }),
-    ...(zone === undefined ? {} : { zone }),
-  });
+  const fields = readAddressed(
+    payloadMetadata(node.payload),
+    () => curatorAddress(node, where),
+    CURATOR_CONVENTIONS,
+    `${where}: payload.metadata`,
+  );
+  return validateInstance({ service, id, ...fields });
 }
 
-function curatorEndpoints(node: Record<string, unknown>, where: string): Endpoint[] {
+/** The address and ports of a node; validateInstance checks the port numbers. */
+function curatorAddress(node: Record<string, unknown>, where: string): SingleAddress {
   const { address, port, sslPort } = node;
   if (typeof address !== 'string' || address.length === 0) {
     throw new TypeError(`${where}: a Curator instance needs an address`);
   }
-  const endpoints: Endpoint[] = [];
-  if (port !== null && port !== undefined)
-    endpoints.push({ transport: 'grpc', host: address, port: port as number });
-  if (sslPort !== null && sslPort !== undefined) {
-    endpoints.push({ transport: 'grpc', host: address, port: sslPort as number, tls: true });
+  const present = (value: unknown) => (value === null || value === undefined ? undefined : (value as number));
+  const out = { host: address, port: present(port), tlsPort: present(sslPort) };
+  if (out.port === undefined && out.tlsPort === undefined) {
+    throw new TypeError(`${where}: a Curator instance needs a port or an sslPort`);
   }
-  if (endpoints.length === 0) throw new TypeError(`${where}: a Curator instance needs a port or an sslPort`);
-  return endpoints; // validateInstance checks the port numbers
+  return out;
 }
 
 /**

@@ -1,6 +1,10 @@
 import type { ServiceInstance } from '../instance.ts';
-import type { Lease } from '../registry.ts';
+import { LeaseBase } from '../lease-base.ts';
+import { RetryTimer } from '../retry-timer.ts';
 import { ZK, type ZkSession, zkCode } from './session.ts';
+
+/** A node that could not be created again in a new session is tried again this often. */
+const RECREATE_RETRY_MS = 1000;
 
 /**
  * A registration held by an ephemeral node of a session of its own: the lease ttl is that
@@ -8,22 +12,18 @@ import { ZK, type ZkSession, zkCode } from './session.ts';
  * leaves the node to the server, which deletes it when the session times out. When the session
  * expires anyway (a partition longer than the ttl), the node is created again in a new session.
  */
-export class ZooKeeperLease implements Lease {
-  readonly instance: ServiceInstance;
+export class ZooKeeperLease extends LeaseBase {
   readonly #session: ZkSession;
   readonly #path: string;
   readonly #data: Buffer;
-  readonly #done: () => void;
   readonly #unsubscribe: () => void;
-  #over = false;
-  #retry: NodeJS.Timeout | undefined;
+  readonly #retry = new RetryTimer();
 
   constructor(instance: ServiceInstance, session: ZkSession, path: string, data: Buffer, done: () => void) {
-    this.instance = instance;
+    super(instance, done);
     this.#session = session;
     this.#path = path;
     this.#data = data;
-    this.#done = done;
     this.#unsubscribe = session.onEvent((event, fresh) => {
       if (event === 'connected' && fresh) this.#recreate();
     });
@@ -35,13 +35,11 @@ export class ZooKeeperLease implements Lease {
   }
 
   #recreate(): void {
-    clearTimeout(this.#retry);
-    if (this.#over) return;
+    this.#retry.cancel();
+    if (this.over) return;
     // Only where no node is: one that exists belongs to a registration that replaced ours.
     this.#put(false).catch(() => {
-      if (this.#over) return;
-      this.#retry = setTimeout(() => this.#recreate(), 1000);
-      this.#retry.unref();
+      if (!this.over) this.#retry.after(RECREATE_RETRY_MS, () => this.#recreate());
     });
   }
 
@@ -72,9 +70,12 @@ export class ZooKeeperLease implements Lease {
     }
   }
 
-  async deregister(): Promise<void> {
-    if (this.#over) return;
-    this.#end();
+  protected stop(): void {
+    this.#retry.cancel();
+    this.#unsubscribe();
+  }
+
+  protected async remove(): Promise<void> {
     try {
       const stat = await this.#session.exists(this.#path);
       if (stat && stat.ephemeralOwner.toString('hex') === this.#session.sessionId) {
@@ -89,16 +90,7 @@ export class ZooKeeperLease implements Lease {
     await this.#session.close();
   }
 
-  abandon(): void {
-    if (this.#over) return;
-    this.#end();
+  protected override leave(): void {
     this.#session.drop();
-  }
-
-  #end(): void {
-    this.#over = true;
-    clearTimeout(this.#retry);
-    this.#unsubscribe();
-    this.#done();
   }
 }

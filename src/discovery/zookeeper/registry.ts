@@ -1,3 +1,4 @@
+import { checkReservedMetadata } from '../address-mapping.ts';
 import { type ServiceInstance, validateInstance } from '../instance.ts';
 import {
   DEFAULT_LEASE_TTL_MS,
@@ -7,8 +8,9 @@ import {
   RegistryError,
   type Watch,
 } from '../registry.ts';
+import { RegistryHoldings } from '../registry-holdings.ts';
 import {
-  checkReservedMetadata,
+  CURATOR_CONVENTIONS,
   fromCuratorJson,
   SPRING_PAYLOAD_CLASS,
   toCuratorJson,
@@ -42,9 +44,7 @@ export class ZooKeeperRegistry implements Registry {
   readonly #payloadClass: string;
   readonly #requestTimeoutMs: number;
   readonly #session: ZkSession;
-  readonly #leases = new Set<ZooKeeperLease>();
-  readonly #watches = new Set<ZooKeeperWatch>();
-  #closed = false;
+  readonly #held = new RegistryHoldings('the ZooKeeper registry is closed');
 
   constructor(options: ZooKeeperRegistryOptions = {}) {
     this.#connect = options.connect ?? '127.0.0.1:2181';
@@ -64,7 +64,7 @@ export class ZooKeeperRegistry implements Registry {
 
   async register(instance: ServiceInstance, options: RegisterOptions = {}): Promise<Lease> {
     const valid = validateInstance(instance);
-    checkReservedMetadata(valid);
+    checkReservedMetadata(valid, CURATOR_CONVENTIONS);
     if (!nodeName(valid.service)) {
       throw new TypeError(
         `service: ${JSON.stringify(valid.service)} cannot be a ZooKeeper node name (no "/")`,
@@ -72,7 +72,7 @@ export class ZooKeeperRegistry implements Registry {
     }
     if (!nodeName(valid.id))
       throw new TypeError(`id: ${JSON.stringify(valid.id)} cannot be a ZooKeeper node name`);
-    this.#assertOpen();
+    this.#held.assertOpen();
     const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
     const session = new ZkSession({
       connect: this.#connect,
@@ -81,7 +81,7 @@ export class ZooKeeperRegistry implements Registry {
     });
     const data = Buffer.from(JSON.stringify(toCuratorJson(valid, Date.now(), this.#payloadClass)));
     const lease = new ZooKeeperLease(valid, session, this.#instancePath(valid.service, valid.id), data, () =>
-      this.#leases.delete(lease),
+      this.#held.release(lease),
     );
     try {
       await session.ready();
@@ -93,17 +93,12 @@ export class ZooKeeperRegistry implements Registry {
         cause: err,
       });
     }
-    this.#leases.add(lease);
-    if (this.#closed) {
-      await lease.deregister(); // closed while registering
-      this.#assertOpen();
-    }
-    return lease;
+    return this.#held.hold(lease);
   }
 
   /** The instances as stored now; nodes that are not Curator instances are skipped. */
   async list(service: string): Promise<ServiceInstance[]> {
-    this.#assertOpen();
+    this.#held.assertOpen();
     if (!nodeName(service)) return [];
     const path = this.#servicePath(service);
     let children: string[];
@@ -128,7 +123,7 @@ export class ZooKeeperRegistry implements Registry {
   }
 
   async services(): Promise<string[]> {
-    this.#assertOpen();
+    this.#held.assertOpen();
     let names: string[];
     try {
       [names] = await this.#session.getChildren(this.#basePath);
@@ -150,7 +145,7 @@ export class ZooKeeperRegistry implements Registry {
     onChange: (instances: ServiceInstance[]) => void,
     onError: (err: Error) => void = () => {},
   ): Watch {
-    this.#assertOpen();
+    this.#held.assertOpen();
     if (!nodeName(service)) {
       let closed = false;
       queueMicrotask(() => {
@@ -159,26 +154,14 @@ export class ZooKeeperRegistry implements Registry {
       return { close: () => (closed = true) };
     }
     const watch = new ZooKeeperWatch(this.#session, service, this.#servicePath(service), onChange, onError);
-    this.#watches.add(watch);
-    return {
-      close: () => {
-        watch.close();
-        this.#watches.delete(watch);
-      },
-    };
+    return this.#held.watch(watch);
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const watch of this.#watches) watch.close();
-    this.#watches.clear();
-    await Promise.all([...this.#leases].map((lease) => lease.deregister()));
+    if (this.#held.closed) return;
+    const [failed] = await this.#held.close();
     await this.#session.close();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new RegistryError('the ZooKeeper registry is closed');
+    if (failed) throw failed;
   }
 
   #servicePath(service: string): string {

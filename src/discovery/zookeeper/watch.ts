@@ -1,7 +1,11 @@
 import type { ServiceInstance } from '../instance.ts';
 import { RegistryError, type Watch } from '../registry.ts';
+import { RetryTimer } from '../retry-timer.ts';
 import { fromCuratorJson } from './curator-instance.ts';
 import { type Stat, ZK, type ZkSession, zkCode } from './session.ts';
+
+/** A read that failed while connected is tried again this soon (a reconnect reads anyway). */
+const READ_RETRY_MS = 1000;
 
 /**
  * Follows one service node. ZooKeeper watches fire once, so every read re-arms them: the
@@ -26,7 +30,7 @@ export class ZooKeeperWatch implements Watch {
   #again = false;
   #force = true;
   #last: string | undefined;
-  #retry: NodeJS.Timeout | undefined;
+  readonly #retry = new RetryTimer();
 
   constructor(
     session: ZkSession,
@@ -55,7 +59,7 @@ export class ZooKeeperWatch implements Watch {
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#retry);
+    this.#retry.cancel();
     this.#unsubscribe();
   }
 
@@ -71,7 +75,7 @@ export class ZooKeeperWatch implements Watch {
       return;
     }
     this.#reading = true;
-    clearTimeout(this.#retry);
+    this.#retry.cancel();
     void this.#readLoop();
   }
 
@@ -92,8 +96,7 @@ export class ZooKeeperWatch implements Watch {
       if (this.#closed) return;
       this.#onError(err as Error);
       // A reconnect triggers a read as well; this covers a request that failed while connected.
-      this.#retry = setTimeout(() => this.#refresh(), 1000);
-      this.#retry.unref();
+      this.#retry.after(READ_RETRY_MS, () => this.#refresh());
     } finally {
       this.#reading = false;
     }
