@@ -1,35 +1,18 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { memorySample, onCommand, report } from './child-io.ts';
 import { Gate } from './gate.ts';
 import { EXPECTED_MESSAGE, REQUEST_NAME } from './greeter.ts';
 import { runClosedLoop } from './load.ts';
-import type { ChildSpec, Command, MemorySample, Report } from './protocol.ts';
+import type { ChildSpec } from './protocol.ts';
 import { stackInfo } from './stacks/index.ts';
 import type { Caller, Stack } from './stacks/stack.ts';
 
 /**
  * One benchmark process: a server or a client of one stack, driven by the harness (run.ts)
  * over the IPC channel. It exits when the harness goes away, so no child outlives a run.
+ * The processes of the cluster parts (balancing, governance, hub) are in cluster-child.ts.
  */
 
 const WARM_CALLS = 200;
-
-function report(message: Report): void {
-  process.send?.(message);
-}
-
-function onCommand(handler: (command: Command) => void): void {
-  process.on('message', (message) => handler(message as Command));
-}
-
-/** After a forced collection: what a server holds, with garbage out of the way. */
-async function memorySample(): Promise<MemorySample> {
-  for (let i = 0; i < 3; i++) {
-    globalThis.gc?.();
-    await sleep(50);
-  }
-  const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
-  return { rss, heapUsed, external, arrayBuffers };
-}
 
 async function runServer(stack: Stack, spec: Extract<ChildSpec, { role: 'server' }>): Promise<void> {
   const gate = new Gate();
@@ -126,6 +109,8 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as ChildSpec;
   // The harness is gone (or never was): nothing left to do.
   process.on('disconnect', () => process.exit(0));
+  // Loaded only there: the stacks' processes stay free of the cluster, hub and app modules.
+  if (!('stack' in spec)) return (await import('./cluster-child.ts')).runClusterChild(spec);
   const stack = await stackInfo(spec.stack).load();
   switch (spec.role) {
     case 'server':

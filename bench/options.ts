@@ -5,9 +5,13 @@ import { STACKS, type StackId } from './stacks/index.ts';
 
 /** The command line of `npm run bench`. */
 
-export type Part = StackId | 'h2load' | 'memory';
+export type ClusterPart = 'balancing' | 'governance' | 'hub';
 
-export const PARTS: readonly Part[] = [...STACKS.map((s) => s.id), 'h2load', 'memory'];
+export type Part = StackId | 'h2load' | 'memory' | ClusterPart;
+
+export const CLUSTER_PARTS: readonly ClusterPart[] = ['balancing', 'governance', 'hub'];
+
+export const PARTS: readonly Part[] = [...STACKS.map((s) => s.id), 'h2load', 'memory', ...CLUSTER_PARTS];
 
 export interface BenchOptions {
   durationS: number;
@@ -23,6 +27,17 @@ export interface BenchOptions {
   inflightCalls: number;
   inflightConnections: number;
   moleculerNode: string | undefined;
+  /** Offered calls/s of the balancing part. */
+  ratePerS: number;
+  /** Measured seconds of each balancing scenario in each round. */
+  balancingDurationS: number;
+  /** Pairs of slices of the governance part. */
+  pairs: number;
+  hubInstances: number;
+  hubWatchers: number;
+  hubChanges: number;
+  /** Do not keep the parts not run from the previous raw JSON. */
+  fresh: boolean;
   host: string;
   /** The command line as typed, for the report. */
   command: string;
@@ -44,6 +59,17 @@ export const USAGE = `npm run bench -- [options]
   --inflight-connections N  connections carrying them (default 16)
   --moleculer-node PATH   the node binary for the Moleculer processes (default: this one,
                           falling back to Node 24 from npm if Moleculer fails on it)
+
+  The cluster parts (balancing, governance, hub; about 2 minutes together):
+  --rate N                offered calls/s of the balancing part (default 2000)
+  --balancing-duration S  measured seconds per balancing scenario and round (default 3);
+                          the balancing scenarios run once per round (--rounds)
+  --pairs N               alternating direct/by-name slice pairs of the governance part (default 12)
+  --hub-instances N       instances registered with the hub (default 10000, over 100 services)
+  --hub-watchers N        watch streams on the hub (default 1000)
+  --hub-changes N         changes timed to every watcher, per case (default 20)
+  --fresh                 do not keep the parts this run leaves out from the previous raw JSON
+                          (by default a run of some parts keeps the others in the report)
 `;
 
 function positive(name: string, value: string | undefined, fallback: number): number {
@@ -69,6 +95,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       inflight: { type: 'string' },
       'inflight-connections': { type: 'string' },
       'moleculer-node': { type: 'string' },
+      rate: { type: 'string' },
+      'balancing-duration': { type: 'string' },
+      pairs: { type: 'string' },
+      'hub-instances': { type: 'string' },
+      'hub-watchers': { type: 'string' },
+      'hub-changes': { type: 'string' },
+      fresh: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -97,6 +130,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     inflightCalls: Math.round(positive('inflight', values.inflight, 10_000)),
     inflightConnections: Math.round(positive('inflight-connections', values['inflight-connections'], 16)),
     moleculerNode: values['moleculer-node'],
+    ratePerS: positive('rate', values.rate, 2000),
+    balancingDurationS: positive('balancing-duration', values['balancing-duration'], 3),
+    pairs: Math.round(positive('pairs', values.pairs, 12)),
+    hubInstances: Math.round(positive('hub-instances', values['hub-instances'], 10_000)),
+    hubWatchers: Math.round(positive('hub-watchers', values['hub-watchers'], 1000)),
+    hubChanges: Math.round(positive('hub-changes', values['hub-changes'], 20)),
+    fresh: values.fresh ?? false,
     host: '127.0.0.1',
     command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
   };

@@ -1,3 +1,4 @@
+import type { ClusterCommand, ClusterReport, ClusterSpec } from './cluster-protocol.ts';
 import type { LoadResult } from './load.ts';
 import type { StackId } from './stacks/index.ts';
 
@@ -17,7 +18,8 @@ export type ChildSpec =
   /** Opens one warm connection, then `open` more idle ones on command. */
   | { role: 'idle'; stack: StackId; host: string; port: number }
   /** Opens `connections` clients, then fires `fire` calls at once on command. */
-  | { role: 'inflight'; stack: StackId; host: string; port: number; connections: number };
+  | { role: 'inflight'; stack: StackId; host: string; port: number; connections: number }
+  | ClusterSpec;
 
 export interface MemorySample {
   rss: number;
@@ -34,7 +36,8 @@ export type Command =
   | { cmd: 'pending' }
   | { cmd: 'open'; count: number }
   | { cmd: 'fire'; count: number }
-  | { cmd: 'stop' };
+  | { cmd: 'stop' }
+  | ClusterCommand;
 
 /** Child → harness. */
 export type Report =
@@ -46,6 +49,7 @@ export type Report =
   | { type: 'opened'; count: number }
   | { type: 'fired' }
   | { type: 'settled'; ok: number; errors: number; firstError?: string }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | ClusterReport;
 
 export type ReportType = Report['type'];

@@ -1,13 +1,26 @@
+import {
+  balancingSection,
+  type ClusterResults,
+  clusterComparisons,
+  governanceSection,
+  hubSection,
+} from './cluster-report.ts';
 import type { H2loadRow } from './h2load.ts';
 import type { MemoryRow } from './memory.ts';
 import {
-  figureByRound,
-  median,
-  roundRatios,
-  type StackSummary,
-  spread,
-  type ThroughputRound,
-} from './rounds.ts';
+  type Comparison,
+  cell,
+  int,
+  kib,
+  measured,
+  ms,
+  range,
+  table,
+  target,
+  times,
+  verdict,
+} from './report-kit.ts';
+import { figureByRound, median, roundRatios, type StackSummary, type ThroughputRound } from './rounds.ts';
 import type { StackId } from './stacks/index.ts';
 
 /** The markdown report of one run (docs/benchmarks.md). */
@@ -36,7 +49,11 @@ export interface RunSettings {
   inflightConnections: number;
 }
 
-export interface RunResults {
+/**
+ * Everything one report shows. The cluster parts (balancing, governance, hub) each carry the run
+ * that produced them: a run of some parts keeps the others from the previous raw JSON (merge.ts).
+ */
+export interface RunResults extends ClusterResults {
   env: Environment;
   settings: RunSettings;
   /** One entry per selected stack: medians over the rounds, and every round's raw figures. */
@@ -48,59 +65,19 @@ export interface RunResults {
   inflight: MemoryRow[];
 }
 
-const int = (n: number | undefined) =>
-  n === undefined || Number.isNaN(n) ? '—' : Math.round(n).toLocaleString('en-US');
-const ms = (n: number | undefined) =>
-  n === undefined || Number.isNaN(n) ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(1);
-const times = (n: number | undefined) =>
-  n === undefined || !Number.isFinite(n) ? 'n/a' : `${n.toFixed(2)}×`;
-const kib = (bytes: number | undefined) => (bytes === undefined ? '—' : (bytes / 1024).toFixed(1));
-const cell = (text: string | undefined) => (text ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ');
-
-function table(head: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
-}
-
-/** A comparison line: a ratio, and a verdict when the project set a target for it. */
-interface Comparison {
-  name: string;
-  /** The ratio in each round both stacks succeeded (one value for h2load, which runs once). */
-  values: number[];
-  /** Whether the values come from the throughput rounds. */
-  perRound: boolean;
-  /** The (median) ratio must be at least this much; undefined when there is no target. */
-  atLeast?: number;
-  note?: string;
-}
-
-function verdict(c: Comparison): string {
-  const value = median(c.values);
-  if (value === undefined || !Number.isFinite(value)) return 'n/a (not measured)';
-  if (c.atLeast === undefined) return '—';
-  const atLeast = c.atLeast;
-  const met = value >= atLeast;
-  const text = met ? '**met**' : '**not met**';
-  const metRounds = c.values.filter((v) => v >= atLeast).length;
-  // The median decides; say so when the rounds did not all agree.
-  if (c.perRound && metRounds > 0 && metRounds < c.values.length)
-    return `${text} (met in ${metRounds} of ${c.values.length} rounds)`;
-  return text;
-}
-
 function comparisons(results: RunResults): Comparison[] {
   const stack = (id: StackId) => results.throughput.find((r) => r.id === id);
   const rps = (id: StackId) => figureByRound(stack(id), (r) => r.result?.rps);
   const p99 = (id: StackId) => figureByRound(stack(id), (r) => r.result?.p99Ms);
+  const over = { noun: 'rounds' as const, count: results.settings.rounds };
   const perRound = (a: Map<number, number>, b: Map<number, number>) => ({
     values: roundRatios(a, b).map((r) => r.ratio),
-    perRound: true,
+    over,
   });
   const h2 = (server: H2loadRow['server'], clients: number) =>
     results.h2load.find((r) => r.server === server && r.clients === clients && r.status === 'ok')?.rps;
   const once = (a: number | undefined, b: number | undefined) => ({
     values: a === undefined || b === undefined || b === 0 ? [] : [a / b],
-    perRound: false,
   });
   const list: Comparison[] = [
     { name: 'native vs Moleculer, req/s', ...perRound(rps('native'), rps('moleculer')), atLeast: 1.2 },
@@ -124,6 +101,7 @@ function comparisons(results: RunResults): Comparison[] {
     ...perRound(rps('http'), rps('fastify')),
     atLeast: 1,
   });
+  list.push(...clusterComparisons(results));
   return list;
 }
 
@@ -131,14 +109,6 @@ function uniqueConfigs(rows: readonly H2loadRow[]): { clients: number; streams: 
   const seen = new Map<string, { clients: number; streams: number }>();
   for (const r of rows) seen.set(`${r.clients}/${r.streams}`, { clients: r.clients, streams: r.streams });
   return [...seen.values()];
-}
-
-/** "lowest–highest", plus how many rounds it covers when some rounds gave nothing. */
-function range(values: readonly number[], rounds: number, format: (n: number) => string, unit = ''): string {
-  const sp = spread(values);
-  if (!sp) return '—';
-  const text = sp.min === sp.max ? `${format(sp.min)}${unit}` : `${format(sp.min)}–${format(sp.max)}${unit}`;
-  return sp.count < rounds ? `${text} (${sp.count} of ${rounds} rounds)` : text;
 }
 
 function throughputSection(results: RunResults): string {
@@ -188,9 +158,21 @@ function comparisonSection(results: RunResults): string {
   const rounds = results.settings.rounds;
   const rows = comparisons(results).map((c) => [
     c.name,
-    times(median(c.values)),
-    ...(rounds > 1 ? [c.perRound ? range(c.values, rounds, (n) => n.toFixed(2), '×') : '— (one run)'] : []),
-    c.atLeast === undefined ? (c.note ?? '—') : `≥ ${c.atLeast.toFixed(1)}×`,
+    measured(c, median(c.values)),
+    ...(rounds > 1
+      ? [
+          c.over
+            ? range(
+                c.values,
+                c.over.count,
+                (n) => (c.unit === 'ms' ? ms(n) : n.toFixed(2)),
+                c.unit === 'ms' ? ' ms' : '×',
+                c.over.noun,
+              )
+            : '— (one run)',
+        ]
+      : []),
+    target(c),
     verdict(c),
   ]);
   const head = [
@@ -242,6 +224,7 @@ function memorySection(rows: readonly MemoryRow[], unit: 'connection' | 'call'):
 
 export function renderReport(results: RunResults): string {
   const { env, settings } = results;
+  const cluster = results.balancing || results.governance || results.hub;
   const out: string[] = [
     '# Benchmarks',
     '',
@@ -252,12 +235,18 @@ export function renderReport(results: RunResults): string {
     `- Node ${env.node}${env.moleculerNode ? ` (Moleculer processes: Node ${env.moleculerNode})` : ''}; \`nproc\` = ${env.nproc}; ${env.cpu}`,
     `- Load average (1, 5, 15 min) before the run: ${env.loadBefore.map((n) => n.toFixed(2)).join(', ')}; after: ${env.loadAfter.map((n) => n.toFixed(2)).join(', ')}`,
     `- Unary \`greet.Greeter/SayHello\` \`{name: 'John'}\` → \`{message: 'Hello, John!'}\` (every response is checked), ${settings.concurrency} calls in flight (closed loop), client and server in separate processes on 127.0.0.1; ${settings.warmupS} s warm-up, then ${settings.durationS} s measured per stack${settings.rounds > 1 ? `, in each of ${settings.rounds} rounds` : ''}.`,
+    ...(cluster
+      ? [
+          '- The balancing, governance and hub sections each say which run produced them: a run of some parts',
+          '  keeps the others from the previous run (`bench/results/latest.json`).',
+        ]
+      : []),
     '',
     ...howToRead(settings.rounds),
     '',
     '## Unary SayHello, closed loop',
     '',
-    throughputSection(results),
+    results.throughput.length ? throughputSection(results) : '_Not run._',
     '',
     '## Ratios and targets',
     '',
@@ -293,6 +282,18 @@ export function renderReport(results: RunResults): string {
     '',
     'HTTP/1.1 (Switchboard HTTP, Fastify) carries one call per connection at a time, so it cannot park',
     `${int(settings.inflightCalls)} calls on a few connections: its per-call cost is the per-connection cost above.`,
+    '',
+    '## Balancing: one slow instance',
+    '',
+    balancingSection(results.balancing),
+    '',
+    '## Governance overhead: calling by name vs a direct call',
+    '',
+    governanceSection(results.governance),
+    '',
+    '## Hub: registrations, watchers, memory',
+    '',
+    hubSection(results.hub),
     '',
     '## Setup of each stack',
     '',

@@ -2,8 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { measureBalancing } from './balancing.ts';
+import { measureGovernance } from './governance.ts';
 import { H2LOAD_CONFIGS, type H2loadRow, measureH2load } from './h2load.ts';
+import { measureHub } from './hub-bench.ts';
 import { IDLE_STACKS, INFLIGHT_STACKS, type MemoryRow, measureIdle, measureInflight } from './memory.ts';
+import { mergeResults, readPrevious } from './merge.ts';
 import { node24 } from './node-runtime.ts';
 import { type BenchOptions, parseOptions, USAGE } from './options.ts';
 import { installCleanup, killAll } from './processes.ts';
@@ -20,8 +24,9 @@ import {
 
 /**
  * `npm run bench`: every stack's unary SayHello in separate server and client processes, once per
- * round (--rounds), then h2load on the gRPC servers and the memory runs; writes docs/benchmarks.md
- * and raw JSON (every round's figures).
+ * round (--rounds), then h2load on the gRPC servers, the memory runs, and the cluster parts
+ * (balancing, governance overhead, hub); writes docs/benchmarks.md and raw JSON (every round's
+ * figures), keeping the parts this run left out from the previous raw JSON (merge.ts).
  */
 
 function nproc(): string {
@@ -133,6 +138,61 @@ function summarizeMedians(s: StackSummary): string {
   return `${s.id}: ${Math.round(median)} req/s (${Math.round(min)}–${Math.round(max)}), p50 ${s.p50Ms?.toFixed(2)} ms, p99 ${s.p99Ms?.toFixed(2)} ms${s.note ? ` (${s.note})` : ''}`;
 }
 
+/** Balancing, governance overhead and hub, each when selected. */
+async function measureClusterParts(
+  options: BenchOptions,
+): Promise<Pick<RunResults, 'balancing' | 'governance' | 'hub'>> {
+  const out: Pick<RunResults, 'balancing' | 'governance' | 'hub'> = {};
+  const { host, command } = options;
+  if (options.only.has('balancing')) {
+    out.balancing = await measureBalancing(
+      {
+        host,
+        command,
+        instances: 5,
+        healthyMs: 10,
+        slowMs: 100,
+        ratePerS: options.ratePerS,
+        warmupMs: 1000,
+        durationMs: options.balancingDurationS * 1000,
+        rounds: options.rounds,
+      },
+      log,
+    );
+  }
+  if (options.only.has('governance')) {
+    log(`governance: direct vs by name, ${options.pairs} pairs of 0.5 s slices…`);
+    const governance = await measureGovernance({
+      host,
+      command,
+      concurrency: options.concurrency,
+      warmupMs: 2000,
+      sliceMs: 500,
+      pairs: options.pairs,
+    });
+    out.governance = governance;
+    const ratios = governance.ratios.map((r) => r.toFixed(2)).join(' ');
+    log(
+      `  ${governance.status}${governance.note ? ` (${governance.note})` : ''}; by name / direct per pair: ${ratios}`,
+    );
+  }
+  if (options.only.has('hub')) {
+    out.hub = await measureHub(
+      {
+        host,
+        command,
+        instances: options.hubInstances,
+        services: 100,
+        watchers: options.hubWatchers,
+        changes: options.hubChanges,
+        clientProcesses: 1,
+      },
+      log,
+    );
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const parsed = parseOptions(process.argv.slice(2));
   if (parsed === 'help') {
@@ -192,6 +252,8 @@ async function main(): Promise<void> {
     }
   }
 
+  const cluster = await measureClusterParts(options);
+
   const moleculerRow = throughput.find((r) => r.id === 'moleculer');
   const env: Environment = {
     date: new Date().toISOString(),
@@ -207,7 +269,8 @@ async function main(): Promise<void> {
     loadBefore,
     loadAfter: os.loadavg(),
   };
-  const results: RunResults = {
+  const current: RunResults = {
+    ...cluster,
     env,
     settings: {
       command: options.command,
@@ -226,6 +289,10 @@ async function main(): Promise<void> {
     idle,
     inflight,
   };
+  const { previous, why } = options.fresh ? { why: '--fresh' } : readPrevious(options.json);
+  const { results, carried } = mergeResults(current, previous, options.only);
+  if (carried.length) log(`kept from the previous run: ${carried.join('; ')}`);
+  else if (why && !options.fresh) log(`nothing kept from a previous run (${why})`);
   const markdown = renderReport(results);
   mkdirSync(path.dirname(options.out), { recursive: true });
   writeFileSync(options.out, markdown);
