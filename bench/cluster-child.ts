@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect } from '../src/app/connect.ts';
+import { connect, type TransportKind } from '../src/app/connect.ts';
 import { Server } from '../src/app/server.ts';
 import { loadContract } from '../src/contract/index.ts';
-import type { UnaryMethod } from '../src/core/index.ts';
 import { StaticRegistry } from '../src/discovery/index.ts';
 import { HubServer } from '../src/hub/server.ts';
 import { memorySample, onCommand, report } from './child-io.ts';
 import type { ClusterSpec, GovernanceSlice } from './cluster-protocol.ts';
+import { type GreeterService, governanceClients } from './governance-clients.ts';
 import { EXPECTED_MESSAGE, GREETER_PROTO, GREETER_SERVICE, greet, REQUEST_NAME } from './greeter.ts';
 import { HubBenchClient } from './hub-client.ts';
 import { runClosedLoop } from './load.ts';
@@ -17,8 +17,6 @@ import { runOpenLoop } from './open-loop.ts';
  * name (balancing, governance overhead), a hub, and the hub's registering and watching clients.
  * Every part uses the public API an application would: Server, connect(), HubServer.
  */
-
-type GreeterService = { sayHello: UnaryMethod<{ name: string }, { message: string }> };
 
 async function greeterService() {
   return (await loadContract(GREETER_PROTO)).service(GREETER_SERVICE);
@@ -31,17 +29,20 @@ function exitOnStop(close: () => Promise<unknown>): void {
 }
 
 /**
- * `count` Servers on the native transport in this one process. A delay is a timer, not work, so
- * the instances do not slow each other down, and one process leaves the other core to the client.
+ * `count` Servers in this one process, each on `spec.transports` (native unless set). A delay is
+ * a timer, not work, so the instances do not slow each other down, and one process leaves the
+ * other core to the client.
  */
 async function runFleet(spec: Extract<ClusterSpec, { role: 'fleet' }>): Promise<void> {
   const service = await greeterService();
+  const kinds: TransportKind[] = spec.transports?.length ? spec.transports : ['native'];
+  const listenOn = Object.fromEntries(kinds.map((kind) => [kind, { host: spec.host, port: 0 }]));
   let delays = [...spec.delaysMs];
   const counts = new Array<number>(spec.count).fill(0);
   const servers: Server[] = [];
-  const ports: number[] = [];
+  const ports: Partial<Record<TransportKind, number>>[] = [];
   for (let i = 0; i < spec.count; i++) {
-    const server = new Server({ native: { host: spec.host, port: 0 } }).add<GreeterService>(service, {
+    const server = new Server(listenOn).add<GreeterService>(service, {
       sayHello: (request) => {
         counts[i]!++;
         const delay = delays[i] ?? 0;
@@ -51,7 +52,7 @@ async function runFleet(spec: Extract<ClusterSpec, { role: 'fleet' }>): Promise<
     });
     const addresses = await server.listen();
     servers.push(server);
-    ports.push(addresses.native!.port);
+    ports.push(Object.fromEntries(kinds.map((kind) => [kind, addresses[kind]!.port])));
   }
   onCommand((command) => {
     if (command.cmd === 'delays') {
@@ -60,7 +61,12 @@ async function runFleet(spec: Extract<ClusterSpec, { role: 'fleet' }>): Promise<
     } else if (command.cmd === 'counts') report({ type: 'counts', counts: [...counts] });
   });
   exitOnStop(() => Promise.all(servers.map((s) => s.close(0))));
-  report({ type: 'fleet-ready', ports, node: process.version });
+  report({
+    type: 'fleet-ready',
+    ports: ports.map((p) => p[kinds[0]!]!),
+    servers: ports,
+    node: process.version,
+  });
 }
 
 /** One client per scenario, fresh, so no balancer starts with what the previous one learned. */
@@ -96,20 +102,42 @@ async function runBalanceClient(spec: Extract<ClusterSpec, { role: 'balance-clie
 /**
  * The same server called directly (`connect({ target })`) and by name through the whole
  * governance chain (`connect({ registry })`: ClusterTransport, p2c_peak_ewma, retry budget,
- * outlier detection), in alternating slices of a closed loop. Both clients live in this process
- * and both are warm, so a slice compares the two paths under the same conditions of the moment.
+ * outlier detection), in alternating slices of a closed loop, on each transport in turn (see
+ * governance-clients.ts for HTTP). Both clients live in this process and both are warm, so a
+ * slice compares the two paths under the same conditions of the moment.
  */
 async function runGovernanceClient(spec: Extract<ClusterSpec, { role: 'governance-client' }>): Promise<void> {
   exitOnStop(async () => {});
   const service = await greeterService();
-  const target = `native://${spec.host}:${spec.port}`;
-  const registry = new StaticRegistry([{ service: GREETER_SERVICE, instances: [target] }]);
-  const clients = {
-    direct: connect<GreeterService>(service, { target }),
-    cluster: connect<GreeterService>(service, { registry }),
-  };
+  // One instance with an endpoint per transport; each cluster client may use only its own.
+  const endpoints = spec.transports.map((kind) => `${kind}://${spec.host}:${spec.ports[kind]}`);
+  const registry = new StaticRegistry([{ service: GREETER_SERVICE, instances: [endpoints.join(' ')] }]);
+  const slices: GovernanceSlice[] = [];
+  const failures: { transport: TransportKind; message: string }[] = [];
+  for (const transport of spec.transports) {
+    try {
+      const port = spec.ports[transport];
+      if (port === undefined) throw new Error(`the server reported no ${transport} port`);
+      slices.push(...(await measureTransport(spec, service, registry, transport, port)));
+    } catch (err) {
+      failures.push({ transport, message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  report({ type: 'governance-result', slices, failures, node: process.version });
+  await registry.close();
+}
+
+async function measureTransport(
+  spec: Extract<ClusterSpec, { role: 'governance-client' }>,
+  service: Awaited<ReturnType<typeof greeterService>>,
+  registry: StaticRegistry,
+  transport: TransportKind,
+  port: number,
+): Promise<GovernanceSlice[]> {
+  const { httpConnections, host } = spec;
+  const clients = governanceClients({ service, registry, transport, host, port, httpConnections });
   let completed = 0;
-  const run = (client: keyof typeof clients, warmupMs: number, durationMs: number) =>
+  const run = (client: 'direct' | 'cluster', warmupMs: number, durationMs: number) =>
     runClosedLoop(
       () =>
         clients[client].sayHello({ name: REQUEST_NAME }).then((r) => {
@@ -119,23 +147,27 @@ async function runGovernanceClient(spec: Extract<ClusterSpec, { role: 'governanc
       { concurrency: spec.concurrency, warmupMs, durationMs },
       (message) => message === EXPECTED_MESSAGE,
     );
-  // Warm both paths (JIT, connections, the balancer's first sample) in short alternating
-  // slices, so that the call sites both go through have seen both before anything is measured.
-  for (let i = 0; i < 8; i++) await run(i % 2 ? 'cluster' : 'direct', 0, spec.warmupMs / 8);
-  const slices: GovernanceSlice[] = [];
-  for (let pair = 0; pair < spec.pairs; pair++) {
-    const order = pair % 2 === 0 ? (['direct', 'cluster'] as const) : (['cluster', 'direct'] as const);
-    for (const client of order) {
-      const calls = completed;
-      const cpu = process.cpuUsage();
-      // A short ramp inside each slice: the loop's first calls all start at once.
-      const result = await run(client, 100, spec.sliceMs);
-      const used = process.cpuUsage(cpu);
-      slices.push({ client, pair, result, cpuUsPerCall: (used.user + used.system) / (completed - calls) });
+  try {
+    // Warm both paths (JIT, connections, the balancer's first sample) in short alternating
+    // slices, so that the call sites both go through have seen both before anything is measured.
+    for (let i = 0; i < 8; i++) await run(i % 2 ? 'cluster' : 'direct', 0, spec.warmupMs / 8);
+    const slices: GovernanceSlice[] = [];
+    for (let pair = 0; pair < spec.pairs; pair++) {
+      const order = pair % 2 === 0 ? (['direct', 'cluster'] as const) : (['cluster', 'direct'] as const);
+      for (const client of order) {
+        const calls = completed;
+        const cpu = process.cpuUsage();
+        // A short ramp inside each slice: the loop's first calls all start at once.
+        const result = await run(client, 100, spec.sliceMs);
+        const used = process.cpuUsage(cpu);
+        const cpuUsPerCall = (used.user + used.system) / (completed - calls);
+        slices.push({ transport, client, pair, result, cpuUsPerCall });
+      }
     }
+    return slices;
+  } finally {
+    await clients.close();
   }
-  report({ type: 'governance-result', slices, node: process.version });
-  await Promise.all([clients.direct.close(), clients.cluster.close(), registry.close()]);
 }
 
 async function runHub(spec: Extract<ClusterSpec, { role: 'hub' }>): Promise<void> {

@@ -9,12 +9,14 @@ import { promisify } from 'node:util';
 import type { GovernanceSlice } from './cluster-protocol.ts';
 import {
   type BalancingResult,
+  type GovernanceResult,
   type HubResult,
   type PartRun,
   pairRatios,
   percentiles,
   summarizeScenario,
   summarizeSlices,
+  summarizeTransport,
   watchFigures,
 } from './cluster-results.ts';
 import { REPO_ROOT } from './greeter.ts';
@@ -117,17 +119,39 @@ test('percentiles by nearest rank; governance pairs give one ratio each', () => 
     maxMs: 3,
   });
   const slices: GovernanceSlice[] = [
-    { client: 'direct', pair: 0, result: load(100), cpuUsPerCall: 2 },
-    { client: 'cluster', pair: 0, result: load(90), cpuUsPerCall: 2.5 },
-    { client: 'cluster', pair: 1, result: load(120), cpuUsPerCall: 2.4 },
-    { client: 'direct', pair: 1, result: load(100), cpuUsPerCall: 2.2 },
-    { client: 'direct', pair: 2, result: load(50), cpuUsPerCall: 2.1 },
+    { transport: 'native', client: 'direct', pair: 0, result: load(100), cpuUsPerCall: 2 },
+    { transport: 'native', client: 'cluster', pair: 0, result: load(90), cpuUsPerCall: 2.5 },
+    { transport: 'native', client: 'cluster', pair: 1, result: load(120), cpuUsPerCall: 2.4 },
+    { transport: 'native', client: 'direct', pair: 1, result: load(100), cpuUsPerCall: 2.2 },
+    { transport: 'native', client: 'direct', pair: 2, result: load(50), cpuUsPerCall: 2.1 },
   ];
   assert.deepEqual(pairRatios(slices), [0.9, 1.2]);
   const direct = summarizeSlices(slices, 'direct');
   assert.deepEqual(direct.rps, { median: 100, min: 50, max: 100, count: 3 });
   assert.equal(direct.cpuUsPerCall, 2.1);
   assert.ok(Math.abs((summarizeSlices(slices, 'cluster').cpuUsPerCall ?? 0) - 2.45) < 1e-9);
+  // Each transport's pairs are its own: the same pair numbers on another transport do not mix in.
+  const both: GovernanceSlice[] = [
+    ...slices,
+    { transport: 'http', client: 'direct', pair: 0, result: load(40), cpuUsPerCall: 9 },
+    {
+      transport: 'http',
+      client: 'cluster',
+      pair: 0,
+      result: { ...load(30), errors: 2, firstError: 'x' },
+      cpuUsPerCall: 10,
+    },
+  ];
+  const native = summarizeTransport(both, 'native');
+  assert.deepEqual(native.ratios, [0.9, 1.2]);
+  assert.equal(native.status, 'ok');
+  assert.equal(native.connections, undefined);
+  const http = summarizeTransport(both, 'http', 64);
+  assert.deepEqual(http.ratios, [0.75]);
+  assert.equal(http.connections, 64);
+  assert.equal(http.cluster?.cpuUsPerCall, 10);
+  assert.equal(http.note, '2 errors, first: x');
+  assert.equal(summarizeTransport(both, 'grpc').status, 'failed');
 });
 
 const run: PartRun = {
@@ -270,25 +294,20 @@ test('the report gives the cluster parts their ratios, targets and verdicts', ()
     meanMs: 1,
     maxMs: 1,
   });
-  const slices: GovernanceSlice[] = [0.9, 0.97, 0.93].flatMap((r, pair) => [
-    { client: 'direct' as const, pair, result: ratio(100), cpuUsPerCall: 2 },
-    { client: 'cluster' as const, pair, result: ratio(100 * r), cpuUsPerCall: 2.4 },
-  ]);
-  const markdown = renderReport(
-    results({
-      balancing: balancing(),
-      governance: {
-        run,
-        settings: { concurrency: 64, warmupS: 2, sliceS: 0.5, pairs: 3 },
-        status: 'ok',
-        direct: summarizeSlices(slices, 'direct'),
-        cluster: summarizeSlices(slices, 'cluster'),
-        ratios: pairRatios(slices),
-        slices,
-      },
-      hub: hub(),
-    }),
+  const slices: GovernanceSlice[] = (['native', 'http'] as const).flatMap((transport) =>
+    [0.9, 0.97, 0.93].flatMap((r, pair) => [
+      { transport, client: 'direct' as const, pair, result: ratio(100), cpuUsPerCall: 2 },
+      { transport, client: 'cluster' as const, pair, result: ratio(100 * r), cpuUsPerCall: 2.4 },
+    ]),
   );
+  const governance: GovernanceResult = {
+    run,
+    settings: { concurrency: 64, warmupS: 2, sliceS: 0.5, pairs: 3, httpConnections: 64 },
+    status: 'ok',
+    transports: [summarizeTransport(slices, 'native'), summarizeTransport(slices, 'http', 64)],
+    slices,
+  };
+  const markdown = renderReport(results({ balancing: balancing(), governance, hub: hub() }));
   // Per-round ratios 1.2 and 2.5: median 1.85, met in one round of two.
   assert.match(
     markdown,
@@ -300,13 +319,30 @@ test('the report gives the cluster parts their ratios, targets and verdicts', ()
   );
   assert.match(
     markdown,
-    /\| governance: by name through ClusterTransport vs direct \(native, 64 in flight\), req\/s \| 0\.93× \| 0\.90–0\.97× \| ≥ 0\.95× \| \*\*not met\*\* \(met in 1 of 3 pairs\) \|/,
+    /\| governance: by name through ClusterTransport vs direct \(native, 64 in flight\), req\/s; client CPU per call 2\.00 µs direct, 2\.40 µs by name \| 0\.93× \| 0\.90–0\.97× \| ≥ 0\.95× \| \*\*not met\*\* \(met in 1 of 3 pairs\) \|/,
   );
+  assert.match(
+    markdown,
+    /\| governance: by name through ClusterTransport vs direct \(http, 64 in flight, 64 connections each\), req\/s; client CPU per call 2\.00 µs direct, 2\.40 µs by name \| 0\.93× \|/,
+  );
+  assert.match(markdown, /\| http \| by name \| \*\*93\*\* \| 90–97 \|/);
+  assert.match(markdown, /each with a pool of 64 keep-alive connections/);
   assert.match(
     markdown,
     /\| hub: a change → every one of 1,000 watchers of one service, p99 of 3 changes.*\| 120\.0 ms \| — \(one run\) \| < 100 ms \| \*\*not met\*\* \|/,
   );
-  assert.match(markdown, /Client CPU per call: 2\.00 µs direct, 2\.40 µs by name \(\+0\.40 µs, 1\.20×\)/);
+  assert.match(
+    markdown,
+    /- \*\*http\*\*: by name \/ direct, req\/s: \*\*0\.93×\*\*.*Client CPU per call: 2\.00 µs direct, 2\.40 µs by name \(\+0\.40 µs, 1\.20×\)/,
+  );
+  // A governance result saved by the native-only harness still renders, as native.
+  const { transports, ...rest } = governance;
+  const { direct, cluster, ratios } = transports[0]!;
+  const legacy = { ...rest, direct, cluster, ratios } as unknown as GovernanceResult;
+  assert.match(
+    renderReport(results({ governance: legacy })),
+    /\| governance: by name through ClusterTransport vs direct \(native, 64 in flight\), req\/s; client CPU per call 2\.00 µs direct, 2\.40 µs by name \| 0\.93× \|/,
+  );
   assert.match(markdown, /\| one slow, \*\*p2c_peak_ewma\*\* \(default\) \| 10\.4 \| \*\*31\.0\*\* \|/);
   assert.match(markdown, /\| 10,000 instances \| 100\.0 \| 29\.8 \| 0\.0 \| 1\.00 KiB per instance \|/);
   assert.match(
@@ -396,7 +432,15 @@ test('the cluster parts end to end, on a small scale: every process reports, the
   assert.equal(saved.balancing?.runs.length, 4);
   assert.ok(saved.balancing?.runs.every((r) => r.status === 'ok' && r.result?.errors === 0));
   assert.equal(saved.governance?.status, 'ok', saved.governance?.note);
-  assert.equal(saved.governance?.ratios.length, 1);
+  assert.deepEqual(
+    saved.governance?.transports.map((t) => [t.transport, t.status, t.ratios.length, t.connections]),
+    [
+      ['native', 'ok', 1, undefined],
+      ['grpc', 'ok', 1, undefined],
+      ['http', 'ok', 1, 64],
+    ],
+  );
+  assert.ok(saved.governance?.transports.every((t) => t.direct?.errors === 0 && t.cluster?.errors === 0));
   assert.equal(saved.hub?.status, 'ok', saved.hub?.note);
   assert.equal(saved.hub?.register?.errors, 0);
   assert.deepEqual(

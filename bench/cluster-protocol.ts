@@ -1,3 +1,4 @@
+import type { TransportKind } from '../src/app/connect.ts';
 import type { BalancerName } from '../src/governance/balancer.ts';
 import type { HubStats } from '../src/hub/server.ts';
 import type { LoadResult } from './load.ts';
@@ -9,15 +10,22 @@ import type { OpenLoopResult } from './open-loop.ts';
  */
 
 export type ClusterSpec =
-  /** `count` Greeter servers (native transport) in one process, each answering after its own delay. */
-  | { role: 'fleet'; host: string; count: number; delaysMs: number[] }
+  /**
+   * `count` Greeter servers in one process, each answering after its own delay, each serving
+   * `transports` (native only unless set) on ports of their own.
+   */
+  | { role: 'fleet'; host: string; count: number; delaysMs: number[]; transports?: TransportKind[] }
   /** Calls the fleet by name through a ClusterTransport, one scenario per `scenario` command. */
   | { role: 'balance-client'; host: string; ports: number[] }
-  /** Alternates a direct client and a cluster client of one server, in slices. */
+  /** For each of `transports` in turn, alternates a direct and a cluster client of one server, in slices. */
   | {
       role: 'governance-client';
       host: string;
-      port: number;
+      /** The server's port on each transport. */
+      ports: Partial<Record<TransportKind, number>>;
+      transports: TransportKind[];
+      /** Keep-alive connections of each HTTP client's pool. */
+      httpConnections: number;
       concurrency: number;
       warmupMs: number;
       sliceMs: number;
@@ -42,8 +50,9 @@ export type ClusterCommand =
 
 /** One slice of the governance part: one client's closed loop. */
 export interface GovernanceSlice {
+  transport: TransportKind;
   client: 'direct' | 'cluster';
-  /** 0-based; each pair runs both clients, the order alternating from pair to pair. */
+  /** 0-based, per transport; each pair runs both clients, the order alternating from pair to pair. */
   pair: number;
   result: LoadResult;
   /** CPU time of this (client) process per completed call over the slice, ramp included, µs. */
@@ -51,11 +60,23 @@ export interface GovernanceSlice {
 }
 
 export type ClusterReport =
-  | { type: 'fleet-ready'; ports: number[]; node: string }
+  /** `ports`: each server's port of its first transport; `servers`: every port of each. */
+  | {
+      type: 'fleet-ready';
+      ports: number[];
+      servers: Partial<Record<TransportKind, number>>[];
+      node: string;
+    }
   | { type: 'delays-set' }
   | { type: 'counts'; counts: number[] }
   | { type: 'scenario-result'; result: OpenLoopResult; node: string }
-  | { type: 'governance-result'; slices: GovernanceSlice[]; node: string }
+  /** `failures`: transports whose clients could not be run at all (their slices are missing). */
+  | {
+      type: 'governance-result';
+      slices: GovernanceSlice[];
+      failures: { transport: TransportKind; message: string }[];
+      node: string;
+    }
   | { type: 'hub-stats'; stats: HubStats }
   | { type: 'registered'; count: number; ms: number; errors: number; firstError?: string }
   | { type: 'watching'; count: number; ms: number; eventBytes: number }

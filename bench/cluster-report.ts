@@ -1,6 +1,8 @@
 import {
   type BalancingResult,
   type GovernanceResult,
+  type GovernanceTransportResult,
+  governanceTransports,
   type HubResult,
   type PartRun,
   p99ByRound,
@@ -59,12 +61,15 @@ export function clusterComparisons(results: ClusterResults): Comparison[] {
     );
   }
   if (governance) {
-    list.push({
-      name: `governance: by name through ClusterTransport vs direct (native, ${governance.settings.concurrency} in flight), req/s`,
-      values: governance.ratios,
-      over: { noun: 'pairs', count: governance.settings.pairs },
-      atLeast: 0.95,
-    });
+    for (const t of governanceTransports(governance)) {
+      const pool = t.connections === undefined ? '' : `, ${t.connections} connections each`;
+      list.push({
+        name: `governance: by name through ClusterTransport vs direct (${t.transport}, ${governance.settings.concurrency} in flight${pool}), req/s${cpuNote(t)}`,
+        values: t.ratios,
+        over: { noun: 'pairs', count: governance.settings.pairs },
+        atLeast: 0.95,
+      });
+    }
   }
   const oneService = hub?.cases.find((c) => c.id === 'one-service');
   if (hub && oneService) {
@@ -163,54 +168,90 @@ function labelOf(id: ScenarioId): string {
   }
 }
 
+const cpu = (us: number | undefined) => (us === undefined ? '—' : us.toFixed(2));
+
+/** "; client CPU per call 2.00 µs direct, 2.40 µs by name", or nothing when either is missing. */
+function cpuNote(t: GovernanceTransportResult): string {
+  const direct = t.direct?.cpuUsPerCall;
+  const cluster = t.cluster?.cpuUsPerCall;
+  if (direct === undefined || cluster === undefined) return '';
+  return `; client CPU per call ${cpu(direct)} µs direct, ${cpu(cluster)} µs by name`;
+}
+
+function transportSummary(t: GovernanceTransportResult, pairs: number): string {
+  const ratio = median(t.ratios);
+  if (ratio === undefined) return `- **${t.transport}**: _no ratio: ${t.note ?? t.status}._`;
+  const direct = t.direct?.cpuUsPerCall;
+  const cluster = t.cluster?.cpuUsPerCall;
+  const cpuText =
+    direct !== undefined && cluster !== undefined
+      ? ` Client CPU per call: ${cpu(direct)} µs direct, ${cpu(cluster)} µs by name (${cluster >= direct ? '+' : ''}${(cluster - direct).toFixed(2)} µs, ${times(cluster / direct)}).`
+      : '';
+  return `- **${t.transport}**: by name / direct, req/s: **${times(ratio)}** (median of ${t.ratios.length} pairs; range ${range(t.ratios, pairs, (n) => n.toFixed(2), '×', 'pairs')}).${cpuText}`;
+}
+
 export function governanceSection(result: GovernanceResult | undefined): string {
   if (!result) return '_Not run._';
   const s = result.settings;
-  const row = (label: string, c: GovernanceResult['direct']) => [
+  const transports = governanceTransports(result);
+  const row = (t: GovernanceTransportResult, label: string, c: GovernanceTransportResult['direct']) => [
+    t.transport,
     label,
     c?.rps ? `**${int(c.rps.median)}**` : '—',
     c?.rps ? range([c.rps.min, c.rps.max], 1, int) : '—',
     ms(c?.p50Ms),
     ms(c?.p99Ms),
-    c?.cpuUsPerCall === undefined ? '—' : c.cpuUsPerCall.toFixed(2),
+    cpu(c?.cpuUsPerCall),
     String(c?.errors ?? '—'),
   ];
-  const ratio = median(result.ratios);
-  const cpuDirect = result.direct?.cpuUsPerCall;
-  const cpuCluster = result.cluster?.cpuUsPerCall;
-  const summary =
-    ratio === undefined
-      ? `_No ratio: ${result.note ?? result.status}._`
-      : `By name / direct, req/s: **${times(ratio)}** (median of ${result.ratios.length} pairs; range ${range(result.ratios, s.pairs, (n) => n.toFixed(2), '×', 'pairs')}).` +
-        (cpuDirect !== undefined && cpuCluster !== undefined
-          ? ` Client CPU per call: ${cpuDirect.toFixed(2)} µs direct, ${cpuCluster.toFixed(2)} µs by name (${cpuCluster >= cpuDirect ? '+' : ''}${(cpuCluster - cpuDirect).toFixed(2)} µs, ${times(cpuCluster / cpuDirect)}).`
-          : '');
+  const rows = transports.flatMap((t) => [row(t, 'direct', t.direct), row(t, 'by name', t.cluster)]);
+  const http = transports.find((t) => t.transport === 'http');
+  const names = transports.map((t) => t.transport).join(', ');
   return [
     producedBy(result.run),
     '',
-    "One server process: Switchboard's `Server`, native transport, the Greeter answering at once. One client",
-    'process with two clients of it: `connect(service, { target: "native://…" })` (direct) and',
-    '`connect(service, { registry })` (by name: ClusterTransport with its defaults: p2c_peak_ewma, retries',
-    'within a retry budget, outlier detection; one instance, in a StaticRegistry). Each runs a closed loop',
+    `One server process: Switchboard's \`Server\` serving ${names} (each on a port of its own), the Greeter`,
+    'answering at once. One client process, for each transport in turn, with two clients of it:',
+    '`connect(service, { target: "<transport>://…" })` (direct) and `connect(service, { registry, transports: [<transport>] })`',
+    '(by name: ClusterTransport with its defaults: p2c_peak_ewma, retries within a retry budget, outlier',
+    'detection; one instance, in a StaticRegistry, listing an endpoint per transport). Each runs a closed loop',
     `of ${s.concurrency} calls in flight, in alternating slices of ${s.sliceS} s (direct then by name, then by name then`,
-    `direct, …), ${s.pairs} pairs after ${s.warmupS} s of alternating warm-up; each ratio is taken within a pair, so both`,
-    'sides of a ratio ran under the same conditions of the moment. "Client CPU per call" is the client',
+    `direct, …), ${s.pairs} pairs per transport after ${s.warmupS} s of alternating warm-up; each ratio is taken within a`,
+    'pair, so both sides of a ratio ran under the same conditions of the moment. "Client CPU per call" is the client',
     "process's CPU time (user + system) over a slice divided by the calls it completed: what calling by",
-    'name costs the caller (it too rises when other processes compete for the cores). With the calls',
-    "on one connection, client and server take turns on each batch of answers, so the client's time per",
+    'name costs the caller (it too rises when other processes compete for the cores). With many calls',
+    "on few connections, client and server take turns on each batch of answers, so the client's time per",
     'call is on the critical path even though neither process fills a core: the req/s ratio is about',
     '(client + server CPU per call, direct) / (the same, by name).',
+    ...(http
+      ? [
+          '',
+          `HTTP: \`connect()\` passes no pool size to the transports it opens (\`clientTransport()\` and`,
+          '`endpointTransport()` in src/app/connect.ts take only tls and maxMessageBytes), so through it both HTTP',
+          `clients would queue ${s.concurrency} calls on the default 32 connections. Both are therefore built from the public parts`,
+          `\`connect()\` uses, each with a pool of ${http.connections ?? '—'} keep-alive connections: \`createClient\` over an`,
+          '`HttpClientTransport` (direct), and a `ClusterTransport` with the same defaults whose endpoint connector',
+          'opens that same `HttpClientTransport` (by name); see bench/governance-clients.ts.',
+        ]
+      : []),
     '',
     table(
-      ['client', 'req/s (median)', 'range', 'p50 ms', 'p99 ms', 'client CPU per call µs', 'errors'],
       [
-        row('direct, `connect({ target })`', result.direct),
-        row('by name, `connect({ registry })`', result.cluster),
+        'transport',
+        'client',
+        'req/s (median)',
+        'range',
+        'p50 ms',
+        'p99 ms',
+        'client CPU per call µs',
+        'errors',
       ],
+      rows,
     ),
     '',
-    summary,
-    ...(result.note ? ['', `_${result.note}_`] : []),
+    ...transports.map((t) => transportSummary(t, s.pairs)),
+    ...transports.filter((t) => t.note).map((t) => `\n_${t.transport}: ${t.note}_`),
+    ...(result.note && transports.length === 0 ? ['', `_${result.note}_`] : []),
   ].join('\n');
 }
 

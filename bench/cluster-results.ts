@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { TransportKind } from '../src/app/connect.ts';
 import type { HubStats } from '../src/hub/server.ts';
 import type { GovernanceSlice } from './cluster-protocol.ts';
 import type { OpenLoopResult } from './open-loop.ts';
@@ -124,16 +125,73 @@ export interface ClientSummary {
   errors: number;
 }
 
-export interface GovernanceResult {
-  run: PartRun;
-  settings: { concurrency: number; warmupS: number; sliceS: number; pairs: number };
+/** One transport of the governance part: direct vs by name over it. */
+export interface GovernanceTransportResult {
+  transport: TransportKind;
   status: PartStatus;
   note?: string;
+  /** Keep-alive connections of each side's pool (HTTP only). */
+  connections?: number;
   direct?: ClientSummary;
   cluster?: ClientSummary;
   /** cluster req/s over direct req/s, one per pair of slices. */
   ratios: number[];
+}
+
+export interface GovernanceResult {
+  run: PartRun;
+  settings: {
+    concurrency: number;
+    warmupS: number;
+    sliceS: number;
+    /** Pairs per transport. */
+    pairs: number;
+    transports?: TransportKind[];
+    httpConnections?: number;
+  };
+  status: PartStatus;
+  note?: string;
+  /** One per transport measured, in the order they ran. */
+  transports: GovernanceTransportResult[];
   slices: GovernanceSlice[];
+}
+
+/** A governance result as an earlier harness saved it: native only, its figures at the top. */
+type SavedGovernance = Omit<GovernanceResult, 'transports'> & {
+  transports?: GovernanceTransportResult[];
+  direct?: ClientSummary;
+  cluster?: ClientSummary;
+  ratios?: number[];
+};
+
+/** The transports of a governance result, read from an earlier harness's JSON too. */
+export function governanceTransports(result: GovernanceResult): GovernanceTransportResult[] {
+  const saved = result as SavedGovernance;
+  if (saved.transports) return saved.transports;
+  const { status, note, direct, cluster, ratios = [] } = saved;
+  return [{ transport: 'native', status, note, direct, cluster, ratios }];
+}
+
+/** Sums up the slices of one transport. */
+export function summarizeTransport(
+  slices: readonly GovernanceSlice[],
+  transport: TransportKind,
+  connections?: number,
+): GovernanceTransportResult {
+  const mine = slices.filter((s) => s.transport === transport);
+  const direct = summarizeSlices(mine, 'direct');
+  const cluster = summarizeSlices(mine, 'cluster');
+  const errors = direct.errors + cluster.errors;
+  const firstError = mine.find((s) => s.result.firstError)?.result.firstError;
+  return {
+    transport,
+    status: direct.rps && cluster.rps ? 'ok' : 'failed',
+    note: errors > 0 ? `${errors} errors, first: ${firstError}` : undefined,
+    ...(connections === undefined ? {} : { connections }),
+    direct,
+    cluster,
+    ratios: pairRatios(mine),
+  };
 }
 
 export function summarizeSlices(
@@ -156,7 +214,7 @@ export function summarizeSlices(
   return summary;
 }
 
-/** cluster/direct req/s within each pair (both slices ran back to back), in pair order. */
+/** cluster/direct req/s within each pair (both slices ran back to back), in pair order; one transport's slices. */
 export function pairRatios(slices: readonly GovernanceSlice[]): number[] {
   const pairs = [...new Set(slices.map((s) => s.pair))].sort((a, b) => a - b);
   const out: number[] = [];

@@ -1,11 +1,15 @@
-import { type GovernanceResult, pairRatios, startPart, summarizeSlices } from './cluster-results.ts';
+import type { TransportKind } from '../src/app/connect.ts';
+import { type GovernanceResult, startPart, summarizeTransport } from './cluster-results.ts';
 import { BenchChild } from './processes.ts';
 import { firstLine } from './throughput.ts';
 
 /**
  * The governance part: what calling by name through the whole governance chain costs over a
- * direct call to the same server, in req/s of a closed loop on the native transport.
+ * direct call to the same server, in req/s of a closed loop, on each transport in turn.
  */
+
+/** The transports measured, in this order: native (the one the other cluster parts use) first. */
+export const GOVERNANCE_TRANSPORTS: readonly TransportKind[] = ['native', 'grpc', 'http'];
 
 export interface GovernanceSettings {
   host: string;
@@ -13,7 +17,11 @@ export interface GovernanceSettings {
   concurrency: number;
   warmupMs: number;
   sliceMs: number;
+  /** Pairs per transport. */
   pairs: number;
+  transports: TransportKind[];
+  /** Keep-alive connections of each HTTP client's pool (direct and by name alike). */
+  httpConnections: number;
 }
 
 export async function measureGovernance(settings: GovernanceSettings): Promise<GovernanceResult> {
@@ -24,35 +32,55 @@ export async function measureGovernance(settings: GovernanceSettings): Promise<G
       warmupS: settings.warmupMs / 1000,
       sliceS: settings.sliceMs / 1000,
       pairs: settings.pairs,
+      transports: settings.transports,
+      httpConnections: settings.httpConnections,
     },
   };
-  const server = new BenchChild({ role: 'fleet', host: settings.host, count: 1, delaysMs: [0] });
+  // One server process serving every transport, so each transport's pairs call the same process.
+  const server = new BenchChild({
+    role: 'fleet',
+    host: settings.host,
+    count: 1,
+    delaysMs: [0],
+    transports: settings.transports,
+  });
   let client: BenchChild | undefined;
   try {
-    const { ports } = await server.next('fleet-ready', 60_000);
+    const { servers } = await server.next('fleet-ready', 60_000);
     client = new BenchChild({
       role: 'governance-client',
       host: settings.host,
-      port: ports[0]!,
+      ports: servers[0]!,
+      transports: settings.transports,
+      httpConnections: settings.httpConnections,
       concurrency: settings.concurrency,
       warmupMs: settings.warmupMs,
       sliceMs: settings.sliceMs,
       pairs: settings.pairs,
     });
-    const budget = settings.warmupMs + settings.pairs * 2 * (settings.sliceMs + 6000) + 60_000;
-    const { slices } = await client.next('governance-result', budget);
-    const direct = summarizeSlices(slices, 'direct');
-    const cluster = summarizeSlices(slices, 'cluster');
-    const errors = direct.errors + cluster.errors;
-    const firstError = slices.find((s) => s.result.firstError)?.result.firstError;
+    const perTransport = settings.warmupMs + settings.pairs * 2 * (settings.sliceMs + 6000);
+    const { slices, failures } = await client.next(
+      'governance-result',
+      settings.transports.length * perTransport + 60_000,
+    );
+    const transports = settings.transports.map((kind) => {
+      const summary = summarizeTransport(
+        slices,
+        kind,
+        kind === 'http' ? settings.httpConnections : undefined,
+      );
+      const failure = failures.find((f) => f.transport === kind);
+      return failure
+        ? { ...summary, status: 'failed' as const, note: `failed: ${failure.message}` }
+        : summary;
+    });
+    const failed = transports.filter((t) => t.status !== 'ok');
     return {
       run: finish(),
       ...base,
-      status: direct.rps && cluster.rps ? 'ok' : 'failed',
-      note: errors > 0 ? `${errors} errors, first: ${firstError}` : undefined,
-      direct,
-      cluster,
-      ratios: pairRatios(slices),
+      status: failed.length ? 'failed' : 'ok',
+      note: failed.length ? failed.map((t) => `${t.transport}: ${t.note ?? t.status}`).join('; ') : undefined,
+      transports,
       slices,
     };
   } catch (err) {
@@ -61,7 +89,7 @@ export async function measureGovernance(settings: GovernanceSettings): Promise<G
       ...base,
       status: 'failed',
       note: `failed: ${firstLine(err)}`,
-      ratios: [],
+      transports: [],
       slices: [],
     };
   } finally {

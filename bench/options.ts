@@ -31,7 +31,7 @@ export interface BenchOptions {
   ratePerS: number;
   /** Measured seconds of each balancing scenario in each round. */
   balancingDurationS: number;
-  /** Pairs of slices of the governance part. */
+  /** Pairs of slices of the governance part, per transport. */
   pairs: number;
   hubInstances: number;
   hubWatchers: number;
@@ -60,11 +60,12 @@ export const USAGE = `npm run bench -- [options]
   --moleculer-node PATH   the node binary for the Moleculer processes (default: this one,
                           falling back to Node 24 from npm if Moleculer fails on it)
 
-  The cluster parts (balancing, governance, hub; about 2 minutes together):
+  The cluster parts (balancing, governance, hub; about 2.5 minutes together):
   --rate N                offered calls/s of the balancing part (default 2000)
   --balancing-duration S  measured seconds per balancing scenario and round (default 3);
                           the balancing scenarios run once per round (--rounds)
-  --pairs N               alternating direct/by-name slice pairs of the governance part (default 12)
+  --pairs N               alternating direct/by-name slice pairs of the governance part, per
+                          transport (native, gRPC, HTTP; default 12)
   --hub-instances N       instances registered with the hub (default 10000, over 100 services)
   --hub-watchers N        watch streams on the hub (default 1000)
   --hub-changes N         changes timed to every watcher, per case (default 20)

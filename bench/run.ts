@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { measureBalancing } from './balancing.ts';
-import { measureGovernance } from './governance.ts';
+import { GOVERNANCE_TRANSPORTS, measureGovernance } from './governance.ts';
 import { H2LOAD_CONFIGS, type H2loadRow, measureH2load } from './h2load.ts';
 import { measureHub } from './hub-bench.ts';
 import { IDLE_STACKS, INFLIGHT_STACKS, type MemoryRow, measureIdle, measureInflight } from './memory.ts';
@@ -161,7 +161,10 @@ async function measureClusterParts(
     );
   }
   if (options.only.has('governance')) {
-    log(`governance: direct vs by name, ${options.pairs} pairs of 0.5 s slices…`);
+    const transports = [...GOVERNANCE_TRANSPORTS];
+    log(
+      `governance: direct vs by name on ${transports.join(', ')}, ${options.pairs} pairs of 0.5 s slices each…`,
+    );
     const governance = await measureGovernance({
       host,
       command,
@@ -169,12 +172,13 @@ async function measureClusterParts(
       warmupMs: 2000,
       sliceMs: 500,
       pairs: options.pairs,
+      transports,
+      httpConnections: options.httpConnections,
     });
     out.governance = governance;
-    const ratios = governance.ratios.map((r) => r.toFixed(2)).join(' ');
-    log(
-      `  ${governance.status}${governance.note ? ` (${governance.note})` : ''}; by name / direct per pair: ${ratios}`,
-    );
+    log(`  ${governance.status}${governance.note ? ` (${governance.note})` : ''}`);
+    for (const t of governance.transports)
+      log(`  ${t.transport}: by name / direct per pair: ${t.ratios.map((r) => r.toFixed(2)).join(' ')}`);
   }
   if (options.only.has('hub')) {
     out.hub = await measureHub(
