@@ -28,6 +28,8 @@ export interface TransportOptions {
   transport?: TransportKind;
   tls?: TlsClientOptions | boolean;
   maxMessageBytes?: number;
+  /** HTTP only: keep-alive connections in the pool, one call each at a time (32 unless set). */
+  httpConnections?: number;
 }
 
 /** Splits a target into transport, "host:port" and whether TLS is on. */
@@ -72,7 +74,7 @@ export function clientTransport(options: TransportOptions): ClientTransport {
     case 'grpc':
       return new GrpcClientTransport({ ...common, tls: tlsOptions });
     case 'http':
-      return new HttpClientTransport({ ...common, tls: tlsOptions });
+      return new HttpClientTransport({ ...common, tls: tlsOptions, connections: options.httpConnections });
     case 'native':
       return new NativeClientTransport({ ...common, tls: tlsOptions });
   }
@@ -87,17 +89,20 @@ export interface DiscoveryOptions extends Omit<ClusterOptions, 'connect' | 'serv
   /** TLS settings for endpoints that say tls (client certificate, CA). */
   tls?: TlsClientOptions;
   maxMessageBytes?: number;
+  /** HTTP endpoints only: keep-alive connections per instance (32 unless set). */
+  httpConnections?: number;
 }
 
 /** The client transport for one discovered endpoint. */
 export function endpointTransport(
   endpoint: Endpoint,
-  options: Pick<DiscoveryOptions, 'tls' | 'maxMessageBytes'> = {},
+  options: Pick<DiscoveryOptions, 'tls' | 'maxMessageBytes' | 'httpConnections'> = {},
 ): ClientTransport {
   return clientTransport({
     target: endpointTarget(endpoint),
     tls: endpoint.tls ? (options.tls ?? true) : false,
     maxMessageBytes: options.maxMessageBytes,
+    httpConnections: options.httpConnections,
   });
 }
 
@@ -110,13 +115,13 @@ function withProbe(
 
 /** A cluster transport: `service` by name through `options.registry`, with governance. */
 export function clusterTransport(service: ServiceDescriptor, options: DiscoveryOptions): ClusterTransport {
-  const { name, tls, maxMessageBytes, healthCheck, ...cluster } = options;
+  const { name, tls, maxMessageBytes, httpConnections, healthCheck, ...cluster } = options;
   const serviceName = name ?? service.fullName;
   return new ClusterTransport({
     ...cluster,
     service: serviceName,
     healthCheck: healthCheck ? withProbe(healthCheck === true ? {} : healthCheck, serviceName) : undefined,
-    connect: (endpoint) => endpointTransport(endpoint, { tls, maxMessageBytes }),
+    connect: (endpoint) => endpointTransport(endpoint, { tls, maxMessageBytes, httpConnections }),
   });
 }
 
