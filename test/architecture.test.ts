@@ -18,9 +18,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The hub client reads the hub's server-sent events with the HTTP transport's SSE parser.
   discovery: ['contract', 'governance', 'transports'],
   cluster: ['core', 'contract', 'discovery', 'governance'],
+  // The embedded broker's storage engine stands alone for now; the broker interface will sit on contract.
+  messaging: ['contract'],
   services: ['core', 'contract'],
   app: ['cluster', 'services', 'transports', 'discovery', 'governance', 'core', 'contract'],
-  hub: ['discovery', 'transports', 'contract'],
+  hub: ['discovery', 'messaging', 'transports', 'contract'],
   cli: ['app', 'hub', 'cluster', 'services', 'transports', 'discovery', 'governance', 'core', 'contract'],
 };
 
