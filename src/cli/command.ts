@@ -47,3 +47,24 @@ export function processIo(): CliIo {
     },
   };
 }
+
+/**
+ * The first SIGINT or SIGTERM, for commands that run until stopped (hub, register). Listening
+ * starts at once, so a signal that comes while the command is still starting is not lost;
+ * `release()` stops listening, after which a second signal stops the process the default way.
+ */
+export function firstSignal(): { stopped: Promise<string>; release(): void } {
+  let stop: (signal: string) => void = () => {};
+  const stopped = new Promise<string>((resolve) => {
+    stop = resolve;
+  });
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return {
+    stopped,
+    release() {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { StatusError } from '../contract/errors.ts';
 import { Status } from '../contract/status.ts';
 import { DEFAULT_HUB_PORT, HubServer } from '../hub/server.ts';
-import { type Command, EXIT_OK, UsageError, usage } from './command.ts';
+import { type Command, EXIT_OK, firstSignal, UsageError, usage } from './command.ts';
 
 const HELP = `Usage: switchboard hub [--port ${DEFAULT_HUB_PORT}] [--host 127.0.0.1] [--data <dir>]
 
@@ -56,12 +56,7 @@ export const hubCommand: Command = {
     const host = values.host ?? '127.0.0.1';
     const hub = new HubServer({ port, host, dataDir: values.data, log: (m) => io.err(`${m}\n`) });
     // Signals that come while starting still stop the hub once it is up.
-    let stop: (signal: string) => void = () => {};
-    const stopped = new Promise<string>((resolve) => {
-      stop = resolve;
-    });
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    const signals = firstSignal();
     try {
       try {
         await hub.listen();
@@ -77,16 +72,13 @@ export const hubCommand: Command = {
           `registry kept in ${path.join(values.data, 'registry.json')} (${hub.registry.size} restored)\n`,
         );
       }
-      const signal = await stopped;
-      // A second signal while closing stops the process the default way.
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      const signal = await signals.stopped;
+      signals.release();
       io.err(`switchboard hub: ${signal}, closing\n`);
       await hub.close();
       return EXIT_OK;
     } finally {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      signals.release();
     }
   },
 };

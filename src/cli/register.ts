@@ -10,7 +10,7 @@ import {
   validateInstance,
 } from '../discovery/instance.ts';
 import type { Lease, Registry } from '../discovery/registry.ts';
-import { type CliIo, type Command, EXIT_OK, UsageError, usage } from './command.ts';
+import { type CliIo, type Command, EXIT_OK, firstSignal, UsageError, usage } from './command.ts';
 import { openRegistry, REGISTRY_OPTIONS, registryFailure } from './registry-flags.ts';
 
 const HELP = `Usage: switchboard register <service> <target...> [--hub <url>] [options]
@@ -95,20 +95,15 @@ export const registerCommand: Command = {
     });
     const sidecar = new Sidecar(registry, label, instance, ttlMs, io);
     // Signals that come while registering still stop the sidecar once it is up.
-    let stop: (signal: string) => void = () => {};
-    const stopped = new Promise<string>((resolve) => {
-      stop = resolve;
-    });
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    const signals = firstSignal();
     // Heartbeat timers and idle sockets are unref'd (a client never keeps a program alive):
     // a sidecar waiting for its signal must hold the process open itself.
     const alive = setInterval(() => {}, 2 ** 30);
     try {
-      const signal = values.check ? await sidecar.runChecked(stopped) : await sidecar.run(stopped);
-      // A second signal while deregistering stops the process the default way.
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      const signal = values.check
+        ? await sidecar.runChecked(signals.stopped)
+        : await sidecar.run(signals.stopped);
+      signals.release();
       io.err(`switchboard register: ${signal}, deregistering\n`);
       try {
         await sidecar.deregister();
@@ -124,8 +119,7 @@ export const registerCommand: Command = {
       throw registryFailure(err, label);
     } finally {
       clearInterval(alive);
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      signals.release();
       await registry.close();
     }
   },

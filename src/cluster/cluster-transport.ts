@@ -124,6 +124,7 @@ export class ClusterTransport implements ClientTransport {
       return this.#hedged(call, request, hedging);
     }
     let tried: Set<string> | undefined;
+    // #attempt's body, inline: one async frame less on the path every call takes.
     for (let attempt = 1; ; attempt++) {
       const member = this.#resolver.instances ? this.#choose(tried, started) : await this.#pick(call, tried);
       this.#begin(member);

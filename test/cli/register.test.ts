@@ -4,55 +4,15 @@
  * SIGTERM or, with --check, when the server dies.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HubRegistry } from '../../src/discovery/index.ts';
 import { HubServer } from '../../src/hub/server.ts';
+import { pythonWithGrpc, startPythonGreeter, stopPython } from '../support/python-greeter.ts';
 import { serviceMissing } from '../support/services.ts';
 import { sleep, waitFor } from '../support/wait.ts';
-import { cli, deadPort, inProcess, REPO, type RunningCli, startCli } from './cli-runner.ts';
+import { cli, deadPort, inProcess, type RunningCli, startCli } from './cli-runner.ts';
 
-const PYTHON = '/usr/bin/python3';
-const SCRIPTS = path.join(REPO, 'test/interop/python');
 const PROTO = 'examples/greeter/greeter.proto';
-
-function pythonWithGrpc(): Promise<boolean> {
-  return new Promise((resolve) => execFile(PYTHON, ['-c', 'import grpc'], (err) => resolve(!err)));
-}
-
-/** Starts greeter_server.py on a free port and waits for its "LISTENING <port>" line. */
-function startPythonGreeter(): Promise<{ child: ChildProcessWithoutNullStreams; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [path.join(SCRIPTS, 'greeter_server.py'), '--port', '0'], { cwd: SCRIPTS });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`the Python server did not start: ${err}`)), 20_000);
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = /LISTENING (\d+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(match[1]) });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the Python server exited (${code}): ${err}`));
-    });
-  });
-}
-
-function stopPython(child: ChildProcessWithoutNullStreams | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 async function stopCli(running: RunningCli | undefined): Promise<void> {
   if (!running) return;

@@ -4,7 +4,7 @@
  * calls a grpcio server. Stubs are generated at run time by the Python scripts themselves.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -17,10 +17,10 @@ import {
   type UnaryMethod,
 } from '../../src/core/index.ts';
 import { GrpcClientTransport, GrpcServer } from '../../src/transports/grpc/index.ts';
+import { PYTHON, PYTHON_SCRIPTS, startPythonGreeter, stopPython } from '../support/python-greeter.ts';
 
-const PYTHON = '/usr/bin/python3';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SCRIPTS = path.join(HERE, 'python');
+const SCRIPTS = PYTHON_SCRIPTS;
 const greeter = loadContractSync(path.join(HERE, '../../examples/greeter/greeter.proto')).service(
   'greet.Greeter',
 );
@@ -43,41 +43,6 @@ function runPythonClient(args: string[]): Promise<PythonRun> {
         resolve({ code, stdout: stdout.trim(), stderr: stderr.trim() });
       },
     );
-  });
-}
-
-/** Starts greeter_server.py and waits for its "LISTENING <port>" line. */
-function startPythonServer(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [path.join(SCRIPTS, 'greeter_server.py'), '--port', '0', ...args], {
-      cwd: SCRIPTS,
-    });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`the Python server did not start: ${err}`)), 20_000);
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = /LISTENING (\d+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(match[1]) });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the Python server exited (${code}): ${err}`));
-    });
-  });
-}
-
-function stopPython(child: ChildProcessWithoutNullStreams | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
   });
 }
 
@@ -152,7 +117,7 @@ describe('GrpcClientTransport → Python grpcio server', () => {
   let gzipTransport: GrpcClientTransport;
 
   before(async () => {
-    const [a, b] = await Promise.all([startPythonServer([]), startPythonServer(['--gzip'])]);
+    const [a, b] = await Promise.all([startPythonGreeter([]), startPythonGreeter(['--gzip'])]);
     plain = a.child;
     gzip = b.child;
     transport = new GrpcClientTransport({ target: `127.0.0.1:${a.port}` });
