@@ -102,6 +102,11 @@ export class Server {
   async register(options: RegistrationOptions & { deregisterDelayMs?: number }): Promise<void> {
     if (this.#transports.length === 0)
       throw new Error('register() needs a listening server: call listen() first');
+    // Only a server ready for traffic joins: callers would be sent to it at once.
+    const health = this.health.status('');
+    if (health !== undefined && health !== 'SERVING') {
+      throw new Error(`register() needs a healthy server: its health is ${health}`);
+    }
     const { grpc, http, native } = this.#options;
     const tls = {
       grpc: grpc ? grpc.tls !== undefined : false,
