@@ -66,9 +66,10 @@ describe('switchboard hub', () => {
   it('serves until SIGTERM, then saves the registry and exits 0', async () => {
     const hub = start(['hub', '--port', '0', '--data', dir]);
     try {
-      await waitFor(() => /listening on http:\/\/[\d.]+:\d+/.test(hub.stdout()), 20_000);
+      // Two lines, which may arrive in two chunks: wait for the second.
+      await waitFor(() => /registry kept in .*registry\.json \(0 restored\)/.test(hub.stdout()), 20_000);
       const url = /listening on (http:\/\/[\d.]+:\d+)/.exec(hub.stdout())?.[1] ?? '';
-      assert.match(hub.stdout(), /registry kept in .*registry\.json \(0 restored\)/);
+      assert.ok(url, hub.stdout());
       const health = await rawRequest(url, 'GET', '/healthz');
       assert.deepEqual(health.json, { status: 'SERVING' });
       const put = await rawRequest(url, 'PUT', '/api/v1/instances', {
