@@ -81,6 +81,8 @@ export interface BrokerCapabilities {
   replay: boolean;
   /** nack(delayMs) waits at the broker, not in the subscriber. */
   delayedRedelivery: boolean;
+  /** A second publish of one message id (within the broker's window) is dropped. */
+  dedupe: boolean;
 }
 
 export interface Broker {

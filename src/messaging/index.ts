@@ -1,0 +1,14 @@
+/** Messaging: the Broker interface every adapter implements, and the in-process reference broker. */
+export type {
+  Broker,
+  BrokerCapabilities,
+  Delivery,
+  DeliveryHandler,
+  OutgoingMessage,
+  PublishReceipt,
+  SubscribeOptions,
+  Subscription,
+} from './broker.ts';
+export { MemoryBroker, type MemoryBrokerOptions } from './memory/broker.ts';
+export { MemoryBrokerState } from './memory/state.ts';
+export type { TopicLimits } from './memory/topic.ts';

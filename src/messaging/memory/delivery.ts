@@ -1,0 +1,60 @@
+/**
+ * One delivery of the in-process broker. The first settlement wins: a late ack after an ack
+ * timeout or after the member left is ignored, because the message went to someone else.
+ */
+import type { Delivery } from '../broker.ts';
+import type { StoredMessage } from './topic.ts';
+
+export type Outcome =
+  | { kind: 'ack' }
+  | { kind: 'term'; reason: string }
+  /** nack, a handler error, an ack timeout or an abandoned delivery: try again after delayMs. */
+  | { kind: 'retry'; delayMs: number; reason: string };
+
+export class MemoryDelivery implements Delivery {
+  readonly id: string;
+  readonly key: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly payload: Uint8Array;
+  #settled = false;
+
+  constructor(
+    readonly topic: string,
+    readonly message: StoredMessage,
+    readonly attempt: number,
+    readonly onSettle: (delivery: MemoryDelivery, outcome: Outcome) => void,
+  ) {
+    this.id = message.id;
+    this.key = message.key;
+    this.headers = message.headers;
+    // Each delivery its own copy, so one group's handler cannot change what another sees.
+    this.payload = new Uint8Array(message.payload);
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Returns false when it was settled already. */
+  settle(outcome: Outcome): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    this.onSettle(this, outcome);
+    return true;
+  }
+
+  async ack(): Promise<void> {
+    this.settle({ kind: 'ack' });
+  }
+
+  async nack(delayMs = 0): Promise<void> {
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
+      throw new TypeError('nack delayMs must be a finite number ≥ 0');
+    }
+    this.settle({ kind: 'retry', delayMs, reason: 'nacked' });
+  }
+
+  async term(reason = 'terminated'): Promise<void> {
+    this.settle({ kind: 'term', reason: String(reason) });
+  }
+}
