@@ -26,7 +26,6 @@ export class ServiceResolver {
   readonly #listeners = new Set<(instances: readonly ServiceInstance[]) => void>();
   #instances: readonly ServiceInstance[] | undefined;
   #waiters: (() => void)[] = [];
-  #emptySince: number | undefined;
   #emptyTimer: NodeJS.Timeout | undefined;
   #lastError: Error | undefined;
 
@@ -95,8 +94,7 @@ export class ServiceResolver {
     this.#lastError = undefined;
     if (instances.length === 0 && this.#instances && this.#instances.length > 0) {
       // Hold the last-known-good list for the grace period, then accept the empty answer.
-      if (this.#emptySince === undefined) {
-        this.#emptySince = Date.now();
+      if (this.#emptyTimer === undefined) {
         this.#emptyTimer = setTimeout(() => this.#set([]), this.#emptyGraceMs);
         this.#emptyTimer.unref();
       }
@@ -107,7 +105,7 @@ export class ServiceResolver {
 
   #set(instances: readonly ServiceInstance[]): void {
     clearTimeout(this.#emptyTimer);
-    this.#emptySince = undefined;
+    this.#emptyTimer = undefined;
     this.#instances = instances;
     for (const waiter of this.#waiters.splice(0)) waiter();
     for (const listener of this.#listeners) listener(instances);

@@ -67,6 +67,8 @@ export class InstanceTable {
   readonly #max: number;
   readonly #services = new Map<string, Map<string, TableEntry>>();
   readonly #listeners = new Set<ChangeListener>();
+  /** The index of each service's last change, for blocking queries on one service. */
+  readonly #lastChanged = new Map<string, number>();
   #size = 0;
   #index = 1;
 
@@ -236,8 +238,7 @@ export class InstanceTable {
     waitMs: number,
     signal?: AbortSignal,
   ): Promise<number> {
-    if (this.#index > afterIndex && afterIndex < this.#lastChange(service))
-      return Promise.resolve(this.#index);
+    if (afterIndex < this.#lastChange(service)) return Promise.resolve(this.#index);
     return new Promise((resolve) => {
       const finish = () => {
         clearTimeout(timer);
@@ -252,8 +253,6 @@ export class InstanceTable {
       signal?.addEventListener('abort', finish, { once: true });
     });
   }
-
-  readonly #lastChanged = new Map<string, number>();
 
   #lastChange(service: string | undefined): number {
     return service === undefined ? this.#index : (this.#lastChanged.get(service) ?? 0);

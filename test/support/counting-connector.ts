@@ -7,8 +7,6 @@ import type { Endpoint } from '../../src/discovery/index.ts';
 export interface AttemptLog {
   /** Attempts started per port. */
   started: Map<number, number[]>;
-  /** When the first attempt on each port failed. */
-  firstFailure: Map<number, number>;
   /** When an attempt on each port first failed without reaching the server (a refused connection). */
   firstRefused: Map<number, number>;
 }
@@ -26,7 +24,6 @@ export function countingConnector(log: AttemptLog): (endpoint: Endpoint) => Clie
         try {
           return await inner.unary(call, request);
         } catch (err) {
-          if (!log.firstFailure.has(port)) log.firstFailure.set(port, performance.now());
           if ((err as StatusError).unprocessed && !log.firstRefused.has(port))
             log.firstRefused.set(port, performance.now());
           throw err;
@@ -39,5 +36,5 @@ export function countingConnector(log: AttemptLog): (endpoint: Endpoint) => Clie
 }
 
 export function newAttemptLog(): AttemptLog {
-  return { started: new Map(), firstFailure: new Map(), firstRefused: new Map() };
+  return { started: new Map(), firstRefused: new Map() };
 }
