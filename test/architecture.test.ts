@@ -18,18 +18,32 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The hub client reads the hub's server-sent events with the HTTP transport's SSE parser.
   discovery: ['contract', 'governance', 'transports'],
   cluster: ['core', 'contract', 'discovery', 'governance'],
-  // The embedded broker's storage engine stands alone for now; the broker interface will sit on contract.
-  messaging: ['contract'],
-  services: ['core', 'contract'],
-  app: ['cluster', 'services', 'transports', 'discovery', 'governance', 'core', 'contract'],
-  hub: ['discovery', 'messaging', 'transports', 'contract'],
-  cli: ['app', 'hub', 'cluster', 'services', 'transports', 'discovery', 'governance', 'core', 'contract'],
+  // Broker adapters reconnect with governance's backoff; nothing in messaging knows calls or transports.
+  messaging: ['governance', 'contract'],
+  services: ['core', 'messaging', 'contract'],
+  app: ['cluster', 'services', 'transports', 'discovery', 'messaging', 'governance', 'core', 'contract'],
+  hub: ['services', 'discovery', 'messaging', 'transports', 'core', 'contract'],
+  cli: [
+    'app',
+    'hub',
+    'cluster',
+    'services',
+    'transports',
+    'discovery',
+    'messaging',
+    'governance',
+    'core',
+    'contract',
+  ],
 };
 
 function* sources(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) yield* sources(full);
+    // testdata/ holds test fixtures, which may use test/support like the tests beside them.
+    if (entry.isDirectory()) {
+      if (entry.name !== 'testdata') yield* sources(full);
+    }
     else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) yield full;
   }
 }

@@ -145,7 +145,7 @@ describe('hub persistence', () => {
       const before = pushes.length;
       await first.close();
       await waitFor(() => errors.length > 0);
-      const second = await hub({ port: Number(port), minTtlMs: 100, sweepIntervalMs: 50 });
+      const second = await hub({ port: Number(port), minTtlMs: 100, sweepIntervalMs: 50, broker: false });
       // Restored from disk: there before any heartbeat.
       assert.ok(second.registry.get('restart.Data', 'r-1'));
       await waitFor(() => pushes.length > before, 8000);

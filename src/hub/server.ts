@@ -1,11 +1,16 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { ListenAddress } from '../core/transport.ts';
 import { InstanceTable } from '../discovery/instance-table.ts';
+import type { Broker } from '../messaging/broker.ts';
+import { MemoryBroker } from '../messaging/memory/broker.ts';
 import { closeAfterAnswer } from '../transports/http/response-writer.ts';
 import { consulApi } from './api/consul-api.ts';
 import { eurekaApi } from './api/eureka-api.ts';
 import type { HubApi, HubState } from './api/hub-api.ts';
 import { RegistryApi, type RegistryApiOptions } from './api/registry-api.ts';
+import { BrokerEndpoint, DEFAULT_HUB_BROKER_PORT } from './broker-endpoint.ts';
 import { HubHttpError, sendError, sendJson } from './http-kit.ts';
 import { RegistryFile } from './persistence.ts';
 
@@ -29,9 +34,20 @@ export interface HubServerOptions extends RegistryApiOptions {
   requestTimeoutMs?: number;
   /** Where the hub reports trouble it survives (an unreadable data file). stderr unless set. */
   log?: (message: string) => void;
+  /**
+   * The broker served on `brokerPort`: unless set, the embedded log under `<dataDir>/broker`
+   * with `dataDir`, else one in memory (nothing survives the hub, like the registry); false:
+   * no broker port.
+   */
+  broker?: Broker | false;
+  /** The broker port (native transport): unless set, `port` + 1 (7071), or a free one when `port` is 0. */
+  brokerPort?: number;
 }
 
 export const DEFAULT_HUB_PORT = 7070;
+
+/** GET: the broker port's target, kind and capabilities (404 when the hub serves no broker). */
+export const BROKER_INFO_PATH = '/api/v1/broker';
 
 /** Consul's agent/health/catalog subset and Eureka's REST API, on the hub's one port. */
 const DEFAULT_APIS = [consulApi, eurekaApi];
@@ -59,6 +75,8 @@ export class HubServer {
   readonly #apis: HubApi[];
   readonly #file: RegistryFile | undefined;
   #server: http.Server | undefined;
+  #brokerEndpoint: BrokerEndpoint | undefined;
+  #brokerAddress: ListenAddress | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #connections = 0;
 
@@ -101,6 +119,7 @@ export class HubServer {
         resolve();
       });
     });
+    await this.#listenBroker();
     this.#file?.start();
     this.#sweeper = setInterval(() => this.registry.sweep(), this.#options.sweepIntervalMs ?? 250);
     this.#sweeper.unref();
@@ -113,6 +132,50 @@ export class HubServer {
     if (!address) throw new Error('the hub is not listening');
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return `http://${host}:${address.port}`;
+  }
+
+  /** The broker port's "host:port" (native transport) once listening; undefined without one. */
+  get brokerTarget(): string | undefined {
+    const address = this.#brokerAddress;
+    if (!address) return undefined;
+    return address.host.includes(':')
+      ? `[${address.host}]:${address.port}`
+      : `${address.host}:${address.port}`;
+  }
+
+  /** The broker the hub serves, once listening. */
+  get broker(): Broker | undefined {
+    return this.#brokerEndpoint?.broker;
+  }
+
+  async #listenBroker(): Promise<void> {
+    const configured = this.#options.broker;
+    if (configured === false) return;
+    const broker =
+      configured ??
+      (this.#options.dataDir === undefined
+        ? new MemoryBroker()
+        : await openEmbeddedBroker(path.join(this.#options.dataDir, 'broker')));
+    const hubPort = this.#options.port;
+    const port =
+      this.#options.brokerPort ??
+      (hubPort === undefined ? DEFAULT_HUB_BROKER_PORT : hubPort === 0 ? 0 : hubPort + 1);
+    const endpoint = new BrokerEndpoint(broker, this.#options.host ?? '127.0.0.1', port);
+    try {
+      this.#brokerAddress = await endpoint.listen();
+    } catch (err) {
+      await broker.close();
+      this.#server?.close();
+      throw err;
+    }
+    this.#brokerEndpoint = endpoint;
+  }
+
+  /** Where clients find the broker port: HubBroker.fromHub() and the CLI ask here. */
+  #brokerInfo(res: ServerResponse): void {
+    const broker = this.broker;
+    if (!broker) throw new HubHttpError(404, 'this hub serves no broker');
+    sendJson(res, 200, { target: this.brokerTarget, kind: broker.kind, capabilities: broker.capabilities });
   }
 
   stats(): HubStats {
@@ -135,6 +198,7 @@ export class HubServer {
       server.closeAllConnections();
       await closed;
     }
+    await this.#brokerEndpoint?.close();
     await this.#file?.close();
   }
 
@@ -143,6 +207,10 @@ export class HubServer {
       const url = requestUrl(req);
       if (url.pathname === '/healthz') {
         sendJson(res, 200, { status: 'SERVING' });
+        return;
+      }
+      if (url.pathname === BROKER_INFO_PATH) {
+        this.#brokerInfo(res);
         return;
       }
       for (const api of this.#apis) {
@@ -164,4 +232,9 @@ function requestUrl(req: IncomingMessage): URL {
   } catch {
     throw new HubHttpError(400, `malformed request target ${JSON.stringify((req.url ?? '').slice(0, 80))}`);
   }
+}
+
+/** TODO(issue 4): the embedded LogBroker once it lands; in memory meanwhile. */
+async function openEmbeddedBroker(_dir: string): Promise<Broker> {
+  return new MemoryBroker();
 }

@@ -122,7 +122,7 @@ describe('Greeter processes under steady load by name', { timeout: 180_000 }, ()
     await sleep(500);
     await hub.close();
     await sleep(30_000);
-    hub = new HubServer({ port: hubPort });
+    hub = new HubServer({ port: hubPort, broker: false });
     await hub.listen();
     await sleep(500);
     await settle(loads);

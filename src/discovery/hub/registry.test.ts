@@ -114,7 +114,7 @@ describe('HubRegistry across a hub restart', () => {
       // Heartbeats fail while the hub is away: reported, retried, never thrown.
       await waitFor(() => errors.some((e) => e.message === `hub at ${firstUrl}: connection refused`));
       // A new hub, same port, no data: the lease's next heartbeat gets 404 and registers again.
-      second = new HubServer({ port, minTtlMs: 100, sweepIntervalMs: 50 });
+      second = new HubServer({ port, minTtlMs: 100, sweepIntervalMs: 50, broker: false });
       await second.listen();
       await waitFor(() => second?.registry.get('restart.Svc', 'r-1') !== undefined, 5000);
       // The watch came back and pushed the current list again.

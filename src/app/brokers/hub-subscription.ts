@@ -1,0 +1,220 @@
+import { StatusError } from '../../contract/errors.ts';
+import { Status } from '../../contract/status.ts';
+import type { Client, Message } from '../../core/types.ts';
+import { type BackoffOptions, backoffDelay } from '../../governance/backoff.ts';
+import type { Delivery, DeliveryHandler, SubscribeOptions, Subscription } from '../../messaging/broker.ts';
+import { type BrokerMethods, Outcome } from '../../services/broker/contract.ts';
+import { RequestStream } from './request-stream.ts';
+
+export interface HubSubscriptionSettings {
+  /** How long close() lets running handlers finish. */
+  drainTimeoutMs: number;
+  /** How long the first join may take (the hub unreachable meanwhile) before subscribe rejects. */
+  joinTimeoutMs: number;
+  reconnect: BackoffOptions;
+}
+
+/**
+ * One member of a consumer group on the hub, over one Consume stream. If the stream breaks
+ * (the hub restarts, the network drops) it joins again with backoff and carries on from the
+ * group's position on the hub: what was unsettled at the break is redelivered there.
+ */
+export class HubSubscription implements Subscription {
+  readonly #client: Client<BrokerMethods>;
+  readonly #topic: string;
+  readonly #handler: DeliveryHandler;
+  readonly #options: SubscribeOptions;
+  readonly #settings: HubSubscriptionSettings;
+  readonly #abort = new AbortController();
+  readonly #running = new Set<Promise<void>>();
+  #closing = false;
+  #loop: Promise<void> | undefined;
+  #current: SettleSink | undefined;
+
+  constructor(
+    client: Client<BrokerMethods>,
+    topic: string,
+    handler: DeliveryHandler,
+    options: SubscribeOptions,
+    settings: HubSubscriptionSettings,
+  ) {
+    this.#client = client;
+    this.#topic = topic;
+    this.#handler = handler;
+    this.#options = options;
+    this.#settings = settings;
+  }
+
+  /** Resolves once the hub has joined the member to its group; rejects if it never does. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const giveUp = Date.now() + this.#settings.joinTimeoutMs;
+      let joined = false;
+      const onJoined = () => {
+        joined = true;
+        resolve();
+      };
+      this.#loop = (async () => {
+        for (let failures = 0; !this.#closing; ) {
+          try {
+            await this.#session(() => {
+              failures = 0;
+              onJoined();
+            });
+          } catch (err) {
+            const status = StatusError.from(err);
+            // A refusal (bad topic, bad options) will not change by trying again.
+            if (status.code !== Status.UNAVAILABLE && status.code !== Status.CANCELLED && !joined) {
+              reject(status);
+              return;
+            }
+          }
+          if (this.#closing) return;
+          const wait = backoffDelay(failures++, this.#settings.reconnect);
+          if (!joined && Date.now() + wait > giveUp) {
+            reject(
+              new Error(
+                `could not join group ${this.#options.group} on topic ${this.#topic}: the hub broker did not answer within ${this.#settings.joinTimeoutMs} ms`,
+              ),
+            );
+            return;
+          }
+          await new Promise((r) => setTimeout(r, wait));
+        }
+      })();
+    });
+  }
+
+  async #session(onJoined: () => void): Promise<void> {
+    const requests = new RequestStream<Message>();
+    const sink = new SettleSink(requests);
+    this.#current = sink;
+    requests.push({ subscribe: wireSubscribe(this.#topic, this.#options) });
+    const responses = this.#client.consume(requests, { deadline: Infinity, signal: this.#abort.signal });
+    try {
+      for await (const response of responses) {
+        if (response.subscribed) onJoined();
+        if (this.#closing) continue; // the hub nacks these when the member leaves
+        for (const delivery of (response.deliveries ?? []) as Message[]) this.#run(delivery, sink);
+      }
+    } finally {
+      requests.end();
+    }
+  }
+
+  #run(wire: Message, sink: SettleSink): void {
+    const delivery = new HubDelivery(wire, sink);
+    const done = (async () => {
+      try {
+        await this.#handler(delivery);
+        if (!delivery.settled) await delivery.ack();
+      } catch (err) {
+        if (!delivery.settled) delivery.fail(err);
+      }
+    })();
+    this.#running.add(done);
+    void done.finally(() => this.#running.delete(done));
+  }
+
+  /** Lets running handlers settle (bounded), then leaves the group. */
+  async close(): Promise<void> {
+    if (this.#closing) return this.#loop;
+    this.#closing = true;
+    await Promise.race([
+      Promise.allSettled([...this.#running]),
+      new Promise((r) => setTimeout(r, this.#settings.drainTimeoutMs).unref()),
+    ]);
+    this.#current?.end();
+    const left = await Promise.race([
+      this.#loop?.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), this.#settings.drainTimeoutMs).unref()),
+    ]);
+    if (!left) this.#abort.abort();
+    await this.#loop;
+  }
+}
+
+/** Settles of one stream, sent together once per microtask. */
+class SettleSink {
+  readonly #requests: RequestStream<Message>;
+  #settles: Message[] = [];
+
+  constructor(requests: RequestStream<Message>) {
+    this.#requests = requests;
+  }
+
+  push(settle: Message): void {
+    if (this.#settles.length === 0) queueMicrotask(() => this.#flush());
+    this.#settles.push(settle);
+  }
+
+  #flush(): void {
+    const settles = this.#settles;
+    this.#settles = [];
+    if (settles.length > 0) this.#requests.push({ settles });
+  }
+
+  end(): void {
+    this.#flush();
+    this.#requests.end();
+  }
+}
+
+class HubDelivery implements Delivery {
+  readonly topic: string;
+  readonly id: string;
+  readonly key: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly payload: Uint8Array;
+  readonly attempt: number;
+  readonly #handle: number;
+  readonly #sink: SettleSink;
+  settled = false;
+
+  constructor(wire: Message, sink: SettleSink) {
+    this.topic = String(wire.topic ?? '');
+    this.id = String(wire.id ?? '');
+    this.key = typeof wire.key === 'string' ? wire.key : undefined;
+    this.headers = (wire.headers ?? {}) as Record<string, string>;
+    this.payload = wire.payload instanceof Uint8Array ? wire.payload : new Uint8Array();
+    this.attempt = Number(wire.attempt ?? 1);
+    this.#handle = Number(wire.handle ?? 0);
+    this.#sink = sink;
+  }
+
+  ack(): Promise<void> {
+    return this.#settle(Outcome.ACK);
+  }
+
+  nack(delayMs = 0): Promise<void> {
+    return this.#settle(Outcome.NACK, { delayMs: Math.max(0, Math.floor(delayMs)) });
+  }
+
+  term(reason?: string): Promise<void> {
+    return this.#settle(Outcome.TERM, { reason: reason ?? '' });
+  }
+
+  fail(err: unknown): void {
+    void this.#settle(Outcome.FAIL, { reason: (err as Error)?.message || String(err) });
+  }
+
+  #settle(outcome: number, extra: Message = {}): Promise<void> {
+    if (this.settled) return Promise.resolve();
+    this.settled = true;
+    this.#sink.push({ handle: this.#handle, outcome, ...extra });
+    return Promise.resolve();
+  }
+}
+
+function wireSubscribe(topic: string, o: SubscribeOptions): Message {
+  return {
+    topic,
+    group: o.group,
+    maxInFlight: o.maxInFlight ?? 0,
+    startAt: o.startAt ?? '',
+    maxAttempts: o.maxAttempts ?? 0,
+    deadLetterTopic: typeof o.deadLetterTopic === 'string' ? o.deadLetterTopic : undefined,
+    noDeadLetter: o.deadLetterTopic === false,
+    ackTimeoutMs: o.ackTimeoutMs ?? 0,
+  };
+}

@@ -1,0 +1,1 @@
+export { HubBroker, type HubBrokerOptions } from './hub-broker.ts';

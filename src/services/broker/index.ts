@@ -1,0 +1,2 @@
+export { BrokerService } from './broker-service.ts';
+export { BROKER_SERVICE_NAME, type BrokerMethods, brokerContract, Outcome } from './contract.ts';
