@@ -1,3 +1,4 @@
+export { HubBroker, type HubBrokerOptions } from './brokers/index.ts';
 export {
   type ConnectedClient,
   clientTransport,
@@ -12,5 +13,6 @@ export {
   type TransportOptions,
 } from './connect.ts';
 export { limitsInterceptor, type ServerLimits } from './limits.ts';
+export * from './messaging/index.ts';
 export { instancesFor, type RegistrationOptions, registerAll } from './registration.ts';
 export { Server, type ServerAddresses, type ServerOptions } from './server.ts';

@@ -5,21 +5,29 @@ import { Status } from '../contract/status.ts';
 import { DEFAULT_HUB_PORT, HubServer } from '../hub/server.ts';
 import { type Command, EXIT_OK, firstSignal, UsageError, usage } from './command.ts';
 
-const HELP = `Usage: switchboard hub [--port ${DEFAULT_HUB_PORT}] [--host 127.0.0.1] [--data <dir>]
+const HELP = `Usage: switchboard hub [--port ${DEFAULT_HUB_PORT}] [--host 127.0.0.1] [--data <dir>] [--broker-port <port>]
 
-Runs the hub, Switchboard's embedded service registry, until SIGINT or SIGTERM (then it
-closes its connections, saves the registry and exits 0). Services find it through
-SWITCHBOARD_HUB (default http://127.0.0.1:${DEFAULT_HUB_PORT}). The same port answers Consul's
+Runs the hub, Switchboard's embedded service registry and message broker, until SIGINT or
+SIGTERM (then it closes its connections, saves the registry and exits 0). Services find it
+through SWITCHBOARD_HUB (default http://127.0.0.1:${DEFAULT_HUB_PORT}). The same port answers Consul's
 agent/health/catalog API (/v1/...) and Eureka's REST API (/eureka/apps, /eureka/v2/apps), so
 Consul and Eureka clients register and discover through the hub too.
+
+The broker listens on its own port (native transport; GET /api/v1/broker on the HTTP port
+says where): with --data it is the embedded durable log under <dir>/broker, whose
+acknowledged messages survive a crash; without, it keeps messages in memory.
 
 Options:
   -p, --port <port>   the HTTP port (default ${DEFAULT_HUB_PORT}; 0 picks a free one)
       --host <addr>   the address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
-  -d, --data <dir>    keep the registry in <dir>/registry.json across restarts (default: memory only)
+  -d, --data <dir>    keep the registry in <dir>/registry.json and the broker's log in
+                      <dir>/broker across restarts (default: memory only)
+      --broker-port <port>  the broker port (default: the HTTP port + 1, so ${DEFAULT_HUB_PORT + 1};
+                      0 picks a free one; "off": no broker)
   -h, --help          this text
 
-Prints "switchboard hub listening on http://host:port" once it accepts connections.
+Prints "switchboard hub listening on http://host:port" and "broker on host:port" once it
+accepts connections.
 Exit codes: 0 stopped by a signal, 1 could not start (port in use, unreadable data), 2 usage.
 `;
 
@@ -35,6 +43,7 @@ export const hubCommand: Command = {
           port: { type: 'string', short: 'p' },
           host: { type: 'string' },
           data: { type: 'string', short: 'd' },
+          'broker-port': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
         allowPositionals: true,
@@ -53,8 +62,26 @@ export const hubCommand: Command = {
       );
     }
     if (values.data === '') throw new UsageError('--data: expected a folder');
+    const brokerFlag = values['broker-port'];
+    const brokerPort = brokerFlag === undefined || brokerFlag === 'off' ? undefined : Number(brokerFlag);
+    if (
+      brokerFlag !== undefined &&
+      brokerFlag !== 'off' &&
+      (!/^\d+$/.test(brokerFlag) || Number(brokerFlag) > 65535)
+    ) {
+      throw new UsageError(
+        `--broker-port: expected a port number from 0 to 65535 or "off", got ${JSON.stringify(brokerFlag)}`,
+      );
+    }
     const host = values.host ?? '127.0.0.1';
-    const hub = new HubServer({ port, host, dataDir: values.data, log: (m) => io.err(`${m}\n`) });
+    const hub = new HubServer({
+      port,
+      host,
+      dataDir: values.data,
+      brokerPort,
+      broker: brokerFlag === 'off' ? false : undefined,
+      log: (m) => io.err(`${m}\n`),
+    });
     // Signals that come while starting still stop the hub once it is up.
     const signals = firstSignal();
     try {
@@ -67,6 +94,10 @@ export const hubCommand: Command = {
         throw new StatusError(Status.UNAVAILABLE, `cannot start the hub on ${host}:${port}: ${why}`);
       }
       io.out(`switchboard hub listening on ${hub.url}\n`);
+      if (hub.brokerTarget) {
+        const kept = values.data ? `embedded log in ${path.join(values.data, 'broker')}` : 'in memory';
+        io.out(`broker on ${hub.brokerTarget} (${kept})\n`);
+      }
       if (values.data) {
         io.out(
           `registry kept in ${path.join(values.data, 'registry.json')} (${hub.registry.size} restored)\n`,

@@ -22,3 +22,4 @@ export {
   statusFromName,
   statusName,
 } from './status.ts';
+export { boundTopics, TOPIC_OPTION, TopicBindings, topicOption } from './topics.ts';

@@ -5,7 +5,8 @@ import { Metadata } from '../contract/metadata.ts';
 import { Status } from '../contract/status.ts';
 import { timeRemaining } from './deadline.ts';
 
-export type TransportName = 'grpc' | 'http' | 'native' | 'inproc';
+/** Which transport carried a call; 'queue' for a command taken from a message broker. */
+export type TransportName = 'grpc' | 'http' | 'native' | 'inproc' | 'queue';
 
 /** What a handler (and a server interceptor) knows about the call it serves. */
 export interface CallContext {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { ListenAddress } from '../core/transport.ts';
 import { InstanceTable } from '../discovery/instance-table.ts';
 import type { Broker } from '../messaging/broker.ts';
+import { LogBroker } from '../messaging/embedded/index.ts';
 import { MemoryBroker } from '../messaging/memory/broker.ts';
 import { closeAfterAnswer } from '../transports/http/response-writer.ts';
 import { consulApi } from './api/consul-api.ts';
@@ -155,7 +156,7 @@ export class HubServer {
       configured ??
       (this.#options.dataDir === undefined
         ? new MemoryBroker()
-        : await openEmbeddedBroker(path.join(this.#options.dataDir, 'broker')));
+        : await LogBroker.open(path.join(this.#options.dataDir, 'broker')));
     const hubPort = this.#options.port;
     const port =
       this.#options.brokerPort ??
@@ -232,9 +233,4 @@ function requestUrl(req: IncomingMessage): URL {
   } catch {
     throw new HubHttpError(400, `malformed request target ${JSON.stringify((req.url ?? '').slice(0, 80))}`);
   }
-}
-
-/** TODO(issue 4): the embedded LogBroker once it lands; in memory meanwhile. */
-async function openEmbeddedBroker(_dir: string): Promise<Broker> {
-  return new MemoryBroker();
 }

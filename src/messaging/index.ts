@@ -9,6 +9,7 @@ export type {
   SubscribeOptions,
   Subscription,
 } from './broker.ts';
+export { LogBroker, type LogBrokerOptions } from './embedded/index.ts';
 export { MemoryBroker, type MemoryBrokerOptions } from './memory/broker.ts';
 export { MemoryBrokerState } from './memory/state.ts';
 export type { TopicLimits } from './memory/topic.ts';

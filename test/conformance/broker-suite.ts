@@ -390,12 +390,16 @@ export function brokerConformance(t: BrokerUnderTest): void {
       const group = uniqueName('g');
       const acked = new Set<string>();
       const slow: DeliveryHandler = async (d) => {
-        await sleep(5);
+        await sleep(20);
         await d.ack();
         acked.add(d.id);
       };
       const firstSub = await subscribe(await client(), topic, slow, { group, maxInFlight: 10 });
-      const ids = await publishText(topic, numbered(200));
+      // Published all at once: over a network, one at a time could take longer than the
+      // subscriber needs for all of them, and it must still be busy when it closes.
+      const ids = (
+        await Promise.all(numbered(200).map((text) => broker.publish(topic, { payload: bytes(text) })))
+      ).map((receipt) => receipt.id);
       await waitFor(() => acked.size >= 30, 10_000);
       await firstSub.close();
       const byFirst = acked.size;
