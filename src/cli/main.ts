@@ -15,7 +15,9 @@ import { genCommand } from './gen.ts';
 import { hubCommand } from './hub.ts';
 import { listCommand } from './list.ts';
 import { lsCommand } from './ls.ts';
+import { publishCommand } from './publish.ts';
 import { registerCommand } from './register.ts';
+import { subscribeCommand } from './subscribe.ts';
 
 const COMMANDS: readonly Command[] = [
   callCommand,
@@ -24,6 +26,8 @@ const COMMANDS: readonly Command[] = [
   hubCommand,
   lsCommand,
   registerCommand,
+  publishCommand,
+  subscribeCommand,
 ];
 
 function mainHelp(): string {

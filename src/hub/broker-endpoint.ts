@@ -2,10 +2,11 @@ import { ServiceHost } from '../core/host.ts';
 import type { ListenAddress } from '../core/transport.ts';
 import type { Broker } from '../messaging/broker.ts';
 import { BrokerService } from '../services/broker/broker-service.ts';
+
+export { DEFAULT_HUB_BROKER_PORT } from '../services/broker/contract.ts';
+
 import { HealthService } from '../services/health.ts';
 import { NativeServer } from '../transports/native/server.ts';
-
-export const DEFAULT_HUB_BROKER_PORT = 7071;
 
 /** Largest message the broker port takes: a publish batch of big payloads. */
 const MAX_MESSAGE_BYTES = 64 << 20;

@@ -14,9 +14,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The environment without SWITCHBOARD_HUB, so a developer's own setting cannot leak in. */
+/** The environment without SWITCHBOARD_HUB/_BROKER, so a developer's own setting cannot leak in. */
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const { SWITCHBOARD_HUB: _, ...rest } = process.env;
+  const { SWITCHBOARD_HUB: _, SWITCHBOARD_BROKER: __, ...rest } = process.env;
   return { ...rest, ...env };
 }
 
@@ -60,13 +60,14 @@ export function startCli(args: string[], env: Record<string, string> = {}, killA
 
 /**
  * Runs the CLI in this process: the same code path without a process start. `env` is set for
- * the run only (SWITCHBOARD_HUB is always cleared first).
+ * the run only (SWITCHBOARD_HUB and SWITCHBOARD_BROKER are always cleared first).
  */
 export async function inProcess(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  const saved = process.env.SWITCHBOARD_HUB;
+  const saved = { hub: process.env.SWITCHBOARD_HUB, broker: process.env.SWITCHBOARD_BROKER };
   delete process.env.SWITCHBOARD_HUB;
+  delete process.env.SWITCHBOARD_BROKER;
   Object.assign(process.env, env);
   try {
     const code = await run(args, {
@@ -81,7 +82,8 @@ export async function inProcess(args: string[], env: Record<string, string> = {}
     return { code, stdout, stderr };
   } finally {
     for (const key of Object.keys(env)) delete process.env[key];
-    if (saved !== undefined) process.env.SWITCHBOARD_HUB = saved;
+    if (saved.hub !== undefined) process.env.SWITCHBOARD_HUB = saved.hub;
+    if (saved.broker !== undefined) process.env.SWITCHBOARD_BROKER = saved.broker;
   }
 }
 

@@ -5,6 +5,9 @@ import type { BidiStreamingMethod, Message, UnaryMethod } from '../../core/types
 
 export const BROKER_SERVICE_NAME = 'switchboard.broker.v1.Broker';
 
+/** Where a hub serves its broker unless told otherwise: its HTTP port (7070) + 1. */
+export const DEFAULT_HUB_BROKER_PORT = 7071;
+
 /** Settle outcomes as the wire carries them (switchboard.broker.v1.Outcome). */
 export const Outcome = { ACK: 1, NACK: 2, TERM: 3, FAIL: 4 } as const;
 
