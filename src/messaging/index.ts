@@ -13,3 +13,4 @@ export { LogBroker, type LogBrokerOptions } from './embedded/index.ts';
 export { MemoryBroker, type MemoryBrokerOptions } from './memory/broker.ts';
 export { MemoryBrokerState } from './memory/state.ts';
 export type { TopicLimits } from './memory/topic.ts';
+export { NatsBroker, type NatsBrokerOptions, NatsUnavailableError } from './nats/index.ts';

@@ -38,6 +38,7 @@ describe('HubBroker', () => {
 
   brokerConformance({
     name: 'hub (memory behind the broker service)',
+    capabilities: memoryCapabilities,
     broker: async () =>
       new HubBroker({ target: shared.target, drainTimeoutMs: 300, capabilities: memoryCapabilities }),
   });

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../../test/support/wait.ts';
 import { HubServer } from '../../hub/server.ts';
 import type { Broker, Delivery } from '../../messaging/broker.ts';
-import { brokerSchemes, openBroker, redacted } from './open-broker.ts';
+import { brokerSchemes, openBroker, redacted, serverList } from './open-broker.ts';
 
 /** Publishes one message through `from` and reads it back through `to`, from the beginning. */
 async function roundTrip(from: Broker, to: Broker, topic: string): Promise<Delivery> {
@@ -68,14 +68,15 @@ describe('openBroker', () => {
   });
 
   it('refuses unknown schemes and non-URLs, naming the supported schemes', async () => {
-    assert.deepEqual(brokerSchemes(), ['http://', 'https://', 'hub://']);
-    for (const url of ['kafka-ish://h:1', 'ftp://h:21', 'nats://user:pw@127.0.0.1:4222']) {
+    const schemes = brokerSchemes();
+    for (const scheme of ['http://', 'https://', 'hub://', 'nats://'])
+      assert.ok(schemes.includes(scheme), scheme);
+    const expected = `expected a URL starting with ${schemes.join(', ')}`;
+    const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    for (const url of ['kafka-ish://h:1', 'ftp://h:21', 'smtp://user:pw@127.0.0.1:25']) {
       await assert.rejects(openBroker(url), (err: Error) => {
         assert.ok(err instanceof TypeError, String(err));
-        assert.match(
-          err.message,
-          /unsupported scheme [a-z-]+:\/\/ \(expected a URL starting with http:\/\/, https:\/\/, hub:\/\/\)/,
-        );
+        assert.match(err.message, new RegExp(`unsupported scheme [a-z-]+:// \\(${escaped(expected)}\\)`));
         assert.doesNotMatch(err.message, /pw/, 'a password is never shown');
         return true;
       });
@@ -83,9 +84,7 @@ describe('openBroker', () => {
     for (const url of ['127.0.0.1:7070', 'localhost:7070', 'not a url']) {
       await assert.rejects(
         openBroker(url),
-        new RegExp(
-          `^TypeError: broker URL "${url}": expected a URL starting with http://, https://, hub://$`,
-        ),
+        new RegExp(`^TypeError: broker URL "${url}": ${escaped(expected)}$`),
       );
     }
     await assert.rejects(openBroker('hub://h:1/path'), /a hub:\/\/ URL has no path/);
@@ -132,5 +131,13 @@ describe('openBroker', () => {
     assert.equal(redacted('kafka://u:pw@h1:9092,h2:9092'), 'kafka://u:***@h1:9092,h2:9092');
     assert.equal(redacted('nats://token@h:4222'), 'nats://token@h:4222');
     assert.equal(redacted('not a url'), 'not a url');
+  });
+});
+
+describe('serverList', () => {
+  it('splits the several-servers form into one URL per server', () => {
+    assert.deepEqual(serverList('nats://a:4222,b:4223'), ['nats://a:4222', 'nats://b:4223']);
+    assert.deepEqual(serverList('kafka://h:9092'), ['kafka://h:9092']);
+    assert.throws(() => serverList('nats://'), /names no server/);
   });
 });

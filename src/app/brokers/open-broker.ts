@@ -40,6 +40,30 @@ const openHubPort: BrokerOpener = async (text, options) => {
 };
 
 /**
+ * nats://host:4222 (or several, comma-separated: nats://h1:4222,h2:4222): NATS JetStream,
+ * file storage. Credentials in the URL are passed to the client.
+ */
+const openNats: BrokerOpener = async (text, options) => {
+  const { NatsBroker } = await import('../../messaging/nats/index.ts');
+  return NatsBroker.connect({
+    servers: serverList(text),
+    publishTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  });
+};
+
+/**
+ * scheme://a,b,c → ['scheme://a', 'scheme://b', 'scheme://c']: the several-servers form NATS,
+ * Kafka and Redis Sentinel users write, which is not one WHATWG URL.
+ */
+export function serverList(url: string): string[] {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/i.exec(url);
+  if (!match || match[2] === '')
+    throw new TypeError(`broker URL ${JSON.stringify(redacted(url))} names no server`);
+  const [, scheme, hosts, rest] = match as unknown as [string, string, string, string];
+  return hosts.split(',').map((host) => `${scheme}${host}${rest}`);
+}
+
+/**
  * URL scheme (without the colon) → how to open that broker. Each adapter adds one entry here,
  * importing its module inside the opener so that a program pays only for the client it uses.
  */
@@ -47,6 +71,7 @@ const OPENERS: Readonly<Record<string, BrokerOpener>> = {
   http: openHubByHttp,
   https: openHubByHttp,
   hub: openHubPort,
+  nats: openNats,
 };
 
 /** The schemes openBroker() takes, as "http://", for messages and --help. */

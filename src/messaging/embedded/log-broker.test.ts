@@ -15,6 +15,14 @@ after(async () => {
 
 brokerConformance({
   name: 'embedded',
+  capabilities: {
+    orderingPerKey: true,
+    persistence: true,
+    consumerGroups: true,
+    replay: true,
+    delayedRedelivery: true,
+    dedupe: true,
+  },
   broker: async () => owner.client(),
   restart: () => owner.restart(),
 });

@@ -9,6 +9,14 @@ const shared = new MemoryBrokerState();
 
 brokerConformance({
   name: 'memory',
+  capabilities: {
+    orderingPerKey: true,
+    persistence: false,
+    consumerGroups: true,
+    replay: true,
+    delayedRedelivery: true,
+    dedupe: true,
+  },
   broker: async () => new MemoryBroker({ state: shared, drainTimeoutMs: 300, retryBackoffMs: 20 }),
 });
 

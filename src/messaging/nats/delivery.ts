@@ -1,0 +1,96 @@
+/**
+ * One delivery of a JetStream message to one member. The first settlement wins; a delivery
+ * whose message JetStream handed out again (its ack wait passed) or whose member left is
+ * superseded, and its late settlements are ignored, as the message went on without it.
+ */
+import type { JsMsg } from '@nats-io/jetstream';
+import type { Delivery } from '../broker.ts';
+import type { Outcome } from '../memory/delivery.ts';
+import { fromNatsHeaders } from './headers.ts';
+
+export type { Outcome };
+
+export class NatsDelivery implements Delivery {
+  readonly id: string;
+  readonly key: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly payload: Uint8Array;
+  readonly attempt: number;
+  /** The stream sequence: one message, whatever the delivery. */
+  readonly seq: number;
+  /** When the broker last heard of this delivery (delivered, or told it is still being worked on). */
+  touchedAt = Date.now();
+  #settled = false;
+
+  constructor(
+    readonly topic: string,
+    readonly stream: string,
+    readonly msg: JsMsg,
+    readonly onSettle: (delivery: NatsDelivery, outcome: Outcome) => void,
+  ) {
+    this.seq = msg.seq;
+    this.attempt = msg.info.deliveryCount;
+    this.payload = msg.data;
+    let decoded: ReturnType<typeof fromNatsHeaders>;
+    try {
+      decoded = fromNatsHeaders(msg.headers);
+    } catch {
+      // A header block no client of ours wrote: the payload still deserves a handler.
+      decoded = { id: undefined, key: undefined, headers: {} };
+    }
+    // A message published without an id (a foreign client's) is named by its place in the stream.
+    this.id = decoded.id ?? `${stream}:${this.seq}`;
+    this.key = decoded.key;
+    this.headers = Object.freeze(decoded.headers);
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Returns false when it was settled already. */
+  settle(outcome: Outcome): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    this.onSettle(this, outcome);
+    return true;
+  }
+
+  /** Settled by the broker, not the handler: whatever the handler does next is ignored. */
+  supersede(): void {
+    this.#settled = true;
+  }
+
+  /** Tells JetStream the message is still being worked on, restarting its ack wait. */
+  touch(): void {
+    this.touchedAt = Date.now();
+    quietly(() => this.msg.working());
+  }
+
+  async ack(): Promise<void> {
+    this.settle({ kind: 'ack' });
+  }
+
+  async nack(delayMs = 0): Promise<void> {
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
+      throw new TypeError('nack delayMs must be a finite number ≥ 0');
+    }
+    this.settle({ kind: 'retry', delayMs, reason: 'nacked' });
+  }
+
+  async term(reason = 'terminated'): Promise<void> {
+    this.settle({ kind: 'term', reason: String(reason) });
+  }
+}
+
+/**
+ * Acks, naks and terms are fire-and-forget publishes; on a closed connection they throw, and
+ * then JetStream's ack wait redelivers the message, which is what at-least-once asks for.
+ */
+export function quietly(send: () => void): void {
+  try {
+    send();
+  } catch {
+    // see above
+  }
+}
