@@ -174,8 +174,8 @@ describe('switchboard publish', () => {
       [['t', '-d', path.join(os.tmpdir(), 'sb-no-such-file')], /--data-file: cannot read .*sb-no-such-file/],
       [['t', '{}', '--hub', hubUrl, '--broker', 'hub://h:1'], /--hub and --broker exclude each other/],
       [
-        ['t', '{}', '--broker', 'nats://127.0.0.1:4222'],
-        /--broker: broker URL "nats:\/\/127\.0\.0\.1:4222": unsupported scheme nats:\/\/ \(expected a URL starting with http:\/\/, https:\/\/, hub:\/\/\)/,
+        ['t', '{}', '--broker', 'ftp://127.0.0.1:21'],
+        /--broker: broker URL "ftp:\/\/127\.0\.0\.1:21": unsupported scheme ftp:\/\/ \(expected a URL starting with http:\/\/, https:\/\/, hub:\/\/, /,
       ],
       [['t', '{}', '--hub', 'localhost:7070'], /--hub: broker URL "localhost:7070": expected a URL/],
       [['bad topic', '{}', '--hub', hubUrl], /topic "bad topic" contains whitespace or a wildcard/],
@@ -219,11 +219,11 @@ describe('switchboard publish', () => {
       SWITCHBOARD_BROKER: `hub://${dead}`,
     });
     assert.equal(fromFlag.code, 0, fromFlag.stderr);
-    const badEnv = await inProcess(['publish', 'env', '{}'], { SWITCHBOARD_BROKER: 'nats://h:1' });
+    const badEnv = await inProcess(['publish', 'env', '{}'], { SWITCHBOARD_BROKER: 'ftp://h:1' });
     assert.equal(badEnv.code, 2);
     assert.match(
       badEnv.stderr,
-      /^switchboard publish: \$SWITCHBOARD_BROKER: broker URL "nats:\/\/h:1": unsupported scheme/,
+      /^switchboard publish: \$SWITCHBOARD_BROKER: broker URL "ftp:\/\/h:1": unsupported scheme/,
     );
     await messagesOn('env', 2);
   });

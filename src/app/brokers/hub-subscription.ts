@@ -6,6 +6,9 @@ import type { Delivery, DeliveryHandler, SubscribeOptions, Subscription } from '
 import { type BrokerMethods, Outcome } from '../../services/broker/contract.ts';
 import { RequestStream } from './request-stream.ts';
 
+/** Handlers started per turn of the event loop; their settles leave before the next chunk. */
+const HANDLER_CHUNK = 32;
+
 export interface HubSubscriptionSettings {
   /** How long close() lets running handlers finish. */
   drainTimeoutMs: number;
@@ -27,6 +30,8 @@ export class HubSubscription implements Subscription {
   readonly #settings: HubSubscriptionSettings;
   readonly #abort = new AbortController();
   readonly #running = new Set<Promise<void>>();
+  readonly #queue: { delivery: Message; sink: SettleSink }[] = [];
+  #pumping = false;
   #closing = false;
   #loop: Promise<void> | undefined;
   #current: SettleSink | undefined;
@@ -95,11 +100,36 @@ export class HubSubscription implements Subscription {
       for await (const response of responses) {
         if (response.subscribed) onJoined();
         if (this.#closing) continue; // the hub nacks these when the member leaves
-        for (const delivery of (response.deliveries ?? []) as Message[]) this.#run(delivery, sink);
+        for (const delivery of (response.deliveries ?? []) as Message[]) this.#queue.push({ delivery, sink });
+        this.#pump();
       }
     } finally {
       requests.end();
     }
+  }
+
+  /**
+   * Starts the queued deliveries' handlers a chunk at a time, flushing each chunk's settles
+   * before the next: the hub then works on one chunk's acks while this process runs the next,
+   * instead of both sides taking turns over the whole window.
+   */
+  #pump(): void {
+    if (this.#pumping) return;
+    if (this.#closing) {
+      this.#queue.length = 0; // never started: the hub nacks them when the member leaves
+      return;
+    }
+    this.#pumping = true;
+    const chunk = this.#queue.splice(0, HANDLER_CHUNK);
+    for (const { delivery, sink } of chunk) this.#run(delivery, sink);
+    // Two hops: the settles of this chunk are written (the transport flushes from
+    // setImmediate) before the next chunk starts.
+    setImmediate(() =>
+      setImmediate(() => {
+        this.#pumping = false;
+        if (this.#queue.length > 0) this.#pump();
+      }),
+    );
   }
 
   #run(wire: Message, sink: SettleSink): void {
@@ -134,7 +164,10 @@ export class HubSubscription implements Subscription {
   }
 }
 
-/** Settles of one stream, sent together once per microtask. */
+/**
+ * Settles of one stream, sent together once per turn of the event loop: handlers finish over
+ * many microtasks, and one request per turn carries all their settles.
+ */
 class SettleSink {
   readonly #requests: RequestStream<Message>;
   #settles: Message[] = [];
@@ -144,8 +177,9 @@ class SettleSink {
   }
 
   push(settle: Message): void {
-    if (this.#settles.length === 0) queueMicrotask(() => this.#flush());
+    if (this.#settles.length === 0) setImmediate(() => this.#flush());
     this.#settles.push(settle);
+    if (this.#settles.length >= HANDLER_CHUNK) this.#flush();
   }
 
   #flush(): void {

@@ -147,10 +147,16 @@ export class ConsumeSession {
     this.#wakeUp();
   }
 
+  /**
+   * Wakes the writer after the current turn of the event loop, not at once: the broker hands
+   * out deliveries over many microtasks, and one response carrying all of them costs one
+   * encode and one frame instead of one per delivery.
+   */
   #wakeUp(): void {
     const wake = this.#wake;
+    if (!wake) return;
     this.#wake = undefined;
-    wake?.();
+    setImmediate(wake);
   }
 
   /** Hands back what the member did not settle, then leaves the group. */
