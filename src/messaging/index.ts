@@ -14,3 +14,4 @@ export { MemoryBroker, type MemoryBrokerOptions } from './memory/broker.ts';
 export { MemoryBrokerState } from './memory/state.ts';
 export type { TopicLimits } from './memory/topic.ts';
 export { NatsBroker, type NatsBrokerOptions, NatsUnavailableError } from './nats/index.ts';
+export { RabbitBroker, type RabbitBrokerOptions, RabbitUnavailableError } from './rabbitmq/index.ts';

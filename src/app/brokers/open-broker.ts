@@ -51,6 +51,12 @@ const openNats: BrokerOpener = async (text, options) => {
   });
 };
 
+/** amqp://user:pass@host:5672/vhost (or amqps://): RabbitMQ, quorum queues. */
+const openRabbit: BrokerOpener = async (url, options) => {
+  const { RabbitBroker } = await import('../../messaging/rabbitmq/index.ts');
+  return RabbitBroker.connect({ url, publishTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+};
+
 /**
  * scheme://a,b,c → ['scheme://a', 'scheme://b', 'scheme://c']: the several-servers form NATS,
  * Kafka and Redis Sentinel users write, which is not one WHATWG URL.
@@ -72,6 +78,8 @@ const OPENERS: Readonly<Record<string, BrokerOpener>> = {
   https: openHubByHttp,
   hub: openHubPort,
   nats: openNats,
+  amqp: openRabbit,
+  amqps: openRabbit,
 };
 
 /** The schemes openBroker() takes, as "http://", for messages and --help. */
