@@ -86,7 +86,8 @@ describe('hub persistence', () => {
     assert.ok(Date.now() - started <= 300, `on disk after ${Date.now() - started} ms`);
     server.registry.remove('soon.Svc', 's-1');
     await waitFor(async () => !(await readFile(file, 'utf8')).includes('s-1'), 1000);
-    assert.deepEqual(await readdir(dir), ['registry.json'], 'no temporary file left');
+    // 'broker' is the embedded broker's folder, which a hub with a data folder keeps beside.
+    assert.deepEqual((await readdir(dir)).sort(), ['broker', 'registry.json'], 'no temporary file left');
   });
 
   it('lets restored instances that no one renews expire within their ttl', async () => {
