@@ -15,3 +15,4 @@ export { MemoryBrokerState } from './memory/state.ts';
 export type { TopicLimits } from './memory/topic.ts';
 export { NatsBroker, type NatsBrokerOptions, NatsUnavailableError } from './nats/index.ts';
 export { RabbitBroker, type RabbitBrokerOptions, RabbitUnavailableError } from './rabbitmq/index.ts';
+export { RedisBroker, type RedisBrokerOptions, RedisUnavailableError } from './redis/index.ts';

@@ -57,6 +57,12 @@ const openRabbit: BrokerOpener = async (url, options) => {
   return RabbitBroker.connect({ url, publishTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
 };
 
+/** redis://[:password@]host:6379[/db] (or rediss://): Redis Streams. */
+const openRedis: BrokerOpener = async (url, options) => {
+  const { RedisBroker } = await import('../../messaging/redis/index.ts');
+  return RedisBroker.connect({ url, publishTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+};
+
 /**
  * scheme://a,b,c → ['scheme://a', 'scheme://b', 'scheme://c']: the several-servers form NATS,
  * Kafka and Redis Sentinel users write, which is not one WHATWG URL.
@@ -80,6 +86,8 @@ const OPENERS: Readonly<Record<string, BrokerOpener>> = {
   nats: openNats,
   amqp: openRabbit,
   amqps: openRabbit,
+  redis: openRedis,
+  rediss: openRedis,
 };
 
 /** The schemes openBroker() takes, as "http://", for messages and --help. */
