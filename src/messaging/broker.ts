@@ -16,6 +16,7 @@ export interface OutgoingMessage {
   /** Messages with one key are delivered in publish order (where `capabilities.orderingPerKey`). */
   key?: string;
   headers?: Readonly<Record<string, string>>;
+  /** The caller may reuse these bytes once publish() has resolved (some adapters copy them at once). */
   payload: Uint8Array;
 }
 

@@ -14,7 +14,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../../messaging/broker.ts';
-import { resolveSubscribeOptions, validateMessage, validateName } from '../../messaging/memory/validate.ts';
+import { resolveSubscribeOptions, validateMessage, validateName } from '../../messaging/validate.ts';
 import { BROKER_SERVICE_NAME, type BrokerMethods, brokerContract } from '../../services/broker/contract.ts';
 import { clientTransport, type TlsClientOptions } from '../connect.ts';
 import { HubSubscription } from './hub-subscription.ts';

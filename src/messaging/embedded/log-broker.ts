@@ -18,7 +18,7 @@ import type {
   Subscription,
 } from '../broker.ts';
 import { OffsetStore } from '../log/index.ts';
-import { resolveSubscribeOptions, validateMessage } from '../memory/validate.ts';
+import { resolveSubscribeOptions, validateMessage } from '../validate.ts';
 import type { ConsumerGroup, GroupContext } from './consumer-group.ts';
 import { MAX_ID_BYTES } from './envelope.ts';
 import { GroupMember } from './member.ts';

@@ -6,7 +6,7 @@
  */
 import type { DeliveryHandler } from '../broker.ts';
 import type { MemoryDelivery } from '../memory/delivery.ts';
-import type { ResolvedSubscribeOptions } from '../memory/validate.ts';
+import type { ResolvedSubscribeOptions } from '../validate.ts';
 
 export class GroupMember {
   /** Deliveries not yet settled, in start order, with their ack deadlines. */

@@ -1,9 +1,9 @@
 /**
  * Topic names of the embedded broker become directory names (`<dir>/topics/<topic>`), so on
- * top of the checks every broker makes (memory/validate.ts) a name must be safe as one path
+ * top of the checks every broker makes (validate.ts) a name must be safe as one path
  * component on every file system the hub may run on.
  */
-import { validateName } from '../memory/validate.ts';
+import { validateName } from '../validate.ts';
 
 /** Most file systems allow 255 bytes per name; Kafka's 249 leaves room for suffixes. */
 const MAX_NAME_BYTES = 249;

@@ -14,9 +14,9 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../broker.ts';
+import { resolveSubscribeOptions, validateMessage, validateName } from '../validate.ts';
 import { GroupMember } from './consumer-group.ts';
 import { MemoryBrokerState } from './state.ts';
-import { resolveSubscribeOptions, validateMessage, validateName } from './validate.ts';
 
 export interface MemoryBrokerOptions {
   /** Shared by several clients, as processes share one broker. A new one unless set. */

@@ -4,9 +4,9 @@
  * waits until the previous one is settled, so order per key holds across members and retries.
  */
 import type { DeliveryHandler, OutgoingMessage } from '../broker.ts';
+import type { ResolvedSubscribeOptions } from '../validate.ts';
 import { MemoryDelivery, type Outcome } from './delivery.ts';
 import type { StoredMessage } from './topic.ts';
-import type { ResolvedSubscribeOptions } from './validate.ts';
 
 export type DeadLetterSink = (topic: string, message: OutgoingMessage) => void;
 

@@ -17,11 +17,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../broker.ts';
-import {
-  type ResolvedSubscribeOptions,
-  resolveSubscribeOptions,
-  validateMessage,
-} from '../memory/validate.ts';
+import { type ResolvedSubscribeOptions, resolveSubscribeOptions, validateMessage } from '../validate.ts';
 import { ConnectionWatch, NatsUnavailableError, publishFailure } from './connection-watch.ts';
 import type { NatsDelivery } from './delivery.ts';
 import { assertNatsCarries, ID_HEADER, oneLine, toNatsHeaders } from './headers.ts';

@@ -21,7 +21,7 @@ export const MSG_ID_HEADER = 'Nats-Msg-Id';
 const RESERVED = /^(nats-|switchboard-)/i;
 const HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/; // printable ASCII but ':'
 
-/** Checks what validateMessage (memory/validate.ts) leaves open and NATS cannot carry. */
+/** Checks what validateMessage (validate.ts) leaves open and NATS cannot carry. */
 export function assertNatsCarries(message: OutgoingMessage): void {
   if (message.id !== undefined) assertValue('message.id', message.id);
   if (message.key !== undefined) assertValue('message.key', message.key);

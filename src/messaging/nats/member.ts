@@ -8,7 +8,7 @@
  */
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { DeliveryHandler, Subscription } from '../broker.ts';
-import type { ResolvedSubscribeOptions } from '../memory/validate.ts';
+import type { ResolvedSubscribeOptions } from '../validate.ts';
 import { NatsDelivery, type Outcome, quietly } from './delivery.ts';
 
 export interface MemberSetup {

@@ -15,7 +15,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { type ResolvedSubscribeOptions, validateName } from '../memory/validate.ts';
+import { type ResolvedSubscribeOptions, validateName } from '../validate.ts';
 import { type ConnectionWatch, publishFailure } from './connection-watch.ts';
 import { type TopicNames, topicNames } from './naming.ts';
 import type { ResolvedNatsOptions } from './options.ts';

@@ -18,7 +18,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../broker.ts';
-import { resolveSubscribeOptions, validateMessage, validateName } from '../memory/validate.ts';
+import { resolveSubscribeOptions, validateMessage, validateName } from '../validate.ts';
 import { AmqpConnection } from './connection.ts';
 import { GroupConsumer } from './consumer.ts';
 import { amqpHeaders, assertPublishableHeaders } from './headers.ts';

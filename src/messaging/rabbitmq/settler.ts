@@ -13,7 +13,7 @@
  * loses; a copy that fails leaves the original to be delivered again (nack with requeue).
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
-import type { ResolvedSubscribeOptions } from '../memory/validate.ts';
+import type { ResolvedSubscribeOptions } from '../validate.ts';
 import type { Outcome, RabbitDelivery } from './delivery.ts';
 import { ATTEMPTS_HEADER, amqpHeaders, keptProperties } from './headers.ts';
 import type { ConfirmPublisher, PublishTarget } from './publisher.ts';

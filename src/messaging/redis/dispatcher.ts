@@ -5,7 +5,7 @@
  * here, or dead-lettered. Only this member's entries are ordered: see docs/brokers/redis.md.
  */
 import type { DeliveryHandler } from '../broker.ts';
-import type { ResolvedSubscribeOptions } from '../memory/validate.ts';
+import type { ResolvedSubscribeOptions } from '../validate.ts';
 import { type Outcome, RedisDelivery } from './delivery.ts';
 import { type DecodedEntry, decodeEntry, encodeEntry } from './entry-codec.ts';
 import { AckError, type GroupOps } from './group-ops.ts';

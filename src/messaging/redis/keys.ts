@@ -10,7 +10,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { validateName } from '../memory/validate.ts';
+import { validateName } from '../validate.ts';
 
 /**
  * The consumer that holds, in a group's pending list, the entries waiting in the delayed set.

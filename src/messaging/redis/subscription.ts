@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { DeliveryHandler, Subscription } from '../broker.ts';
-import type { ResolvedSubscribeOptions } from '../memory/validate.ts';
+import type { ResolvedSubscribeOptions } from '../validate.ts';
 import { blockingConnection } from './connection.ts';
 import { Dispatcher } from './dispatcher.ts';
 import type { Claims, GroupOps } from './group-ops.ts';
