@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { CLUSTER_PARTS, type Part } from './options.ts';
+import { type Part, SEPARATE_PARTS } from './options.ts';
 import type { RunResults } from './report.ts';
 
 /**
  * A run of some parts keeps the others: the report is rebuilt from this run's results plus the
  * previous run's raw JSON for the parts this run left out. The stacks, h2load and memory are one
  * group (their preamble describes one run): a run of any of them replaces the whole group. Each
- * cluster part (balancing, governance, hub) carries its own run, and is replaced only when run.
+ * cluster part (balancing, governance, hub) and the messaging part carries its own run, and is
+ * replaced only when run.
  */
 
 const CLASSIC_KEYS = ['env', 'settings', 'throughput', 'orders', 'h2load', 'idle', 'inflight'] as const;
@@ -42,12 +43,14 @@ export function mergeResults(
   const results: RunResults = { ...current };
   const carried: string[] = [];
   if (!previous) return { results, carried };
-  const ranClassic = [...ran].some((part) => !CLUSTER_PARTS.includes(part as (typeof CLUSTER_PARTS)[number]));
+  const ranClassic = [...ran].some(
+    (part) => !SEPARATE_PARTS.includes(part as (typeof SEPARATE_PARTS)[number]),
+  );
   if (!ranClassic && hasClassic(previous)) {
     for (const key of CLASSIC_KEYS) Object.assign(results, { [key]: previous[key] });
     carried.push(`stacks, h2load and memory (${previous.settings.command}, ${previous.env.date})`);
   }
-  for (const part of CLUSTER_PARTS) {
+  for (const part of SEPARATE_PARTS) {
     const earlier = previous[part];
     if (!ran.has(part) && earlier) {
       Object.assign(results, { [part]: earlier });

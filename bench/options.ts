@@ -1,17 +1,23 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from './greeter.ts';
+import { TARGET_IDS, type TargetId } from './messaging/targets.ts';
 import { STACKS, type StackId } from './stacks/index.ts';
 
 /** The command line of `npm run bench`. */
 
 export type ClusterPart = 'balancing' | 'governance' | 'hub';
 
-export type Part = StackId | 'h2load' | 'memory' | ClusterPart;
+/** Parts that carry their own run in the results, and are kept from the previous JSON when not run. */
+export type SeparatePart = ClusterPart | 'messaging';
+
+export type Part = StackId | 'h2load' | 'memory' | SeparatePart;
 
 export const CLUSTER_PARTS: readonly ClusterPart[] = ['balancing', 'governance', 'hub'];
 
-export const PARTS: readonly Part[] = [...STACKS.map((s) => s.id), 'h2load', 'memory', ...CLUSTER_PARTS];
+export const SEPARATE_PARTS: readonly SeparatePart[] = [...CLUSTER_PARTS, 'messaging'];
+
+export const PARTS: readonly Part[] = [...STACKS.map((s) => s.id), 'h2load', 'memory', ...SEPARATE_PARTS];
 
 export interface BenchOptions {
   durationS: number;
@@ -36,6 +42,12 @@ export interface BenchOptions {
   hubInstances: number;
   hubWatchers: number;
   hubChanges: number;
+  /** Messages of each measured phase of the messaging part. */
+  messages: number;
+  /** The brokers the messaging part measures. */
+  messagingTargets: readonly TargetId[];
+  /** Messages retained in the embedded broker for its memory and recovery figures; 0: not run. */
+  retained: number;
   /** Do not keep the parts not run from the previous raw JSON. */
   fresh: boolean;
   host: string;
@@ -69,6 +81,16 @@ export const USAGE = `npm run bench -- [options]
   --hub-instances N       instances registered with the hub (default 10000, over 100 services)
   --hub-watchers N        watch streams on the hub (default 1000)
   --hub-changes N         changes timed to every watcher, per case (default 20)
+
+  The messaging part (--only messaging; with the defaults several minutes per round, the
+  Kafka mock the slowest, then a minute or two for the retained messages):
+  --messages N            messages of each phase of the messaging workload (default 20000):
+                          publish, consume, end to end, 1 KiB each, 64 in flight (--concurrency)
+  --messaging-targets a,b brokers to measure, each through its Switchboard adapter and its own
+                          client in every round (--rounds); default all: ${TARGET_IDS.join(', ')}
+  --retained N            messages of 1 KiB retained in the embedded broker for its memory and
+                          recovery figures (default 1000000, about 1.1 GB on disk; 0: left out)
+
   --fresh                 do not keep the parts this run leaves out from the previous raw JSON
                           (by default a run of some parts keeps the others in the report)
 `;
@@ -78,6 +100,20 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${value}`);
   return n;
+}
+
+function messagingTargets(value: string | undefined): TargetId[] {
+  if (value === undefined) return [...TARGET_IDS];
+  const chosen: TargetId[] = [];
+  for (const name of value.split(',')) {
+    const id = name.trim() as TargetId;
+    if (!id) continue;
+    if (!TARGET_IDS.includes(id))
+      throw new Error(`--messaging-targets: unknown target ${name} (known: ${TARGET_IDS.join(', ')})`);
+    if (!chosen.includes(id)) chosen.push(id);
+  }
+  if (!chosen.length) throw new Error('--messaging-targets: name at least one target');
+  return chosen;
 }
 
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
@@ -102,6 +138,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'hub-instances': { type: 'string' },
       'hub-watchers': { type: 'string' },
       'hub-changes': { type: 'string' },
+      messages: { type: 'string' },
+      'messaging-targets': { type: 'string' },
+      retained: { type: 'string' },
       fresh: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -137,6 +176,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     hubInstances: Math.round(positive('hub-instances', values['hub-instances'], 10_000)),
     hubWatchers: Math.round(positive('hub-watchers', values['hub-watchers'], 1000)),
     hubChanges: Math.round(positive('hub-changes', values['hub-changes'], 20)),
+    messages: Math.round(positive('messages', values.messages, 20_000)),
+    messagingTargets: messagingTargets(values['messaging-targets']),
+    retained: values.retained === '0' ? 0 : Math.round(positive('retained', values.retained, 1_000_000)),
     fresh: values.fresh ?? false,
     host: '127.0.0.1',
     command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),

@@ -7,6 +7,8 @@ import {
 } from './cluster-report.ts';
 import type { H2loadRow } from './h2load.ts';
 import type { MemoryRow } from './memory.ts';
+import { messagingComparisons, messagingSection } from './messaging/messaging-report.ts';
+import type { MessagingResult } from './messaging/results.ts';
 import {
   type Comparison,
   cell,
@@ -50,10 +52,12 @@ export interface RunSettings {
 }
 
 /**
- * Everything one report shows. The cluster parts (balancing, governance, hub) each carry the run
- * that produced them: a run of some parts keeps the others from the previous raw JSON (merge.ts).
+ * Everything one report shows. The cluster parts (balancing, governance, hub) and the messaging
+ * part each carry the run that produced them: a run of some parts keeps the others from the
+ * previous raw JSON (merge.ts).
  */
 export interface RunResults extends ClusterResults {
+  messaging?: MessagingResult;
   env: Environment;
   settings: RunSettings;
   /** One entry per selected stack: medians over the rounds, and every round's raw figures. */
@@ -102,6 +106,7 @@ function comparisons(results: RunResults): Comparison[] {
     atLeast: 1,
   });
   list.push(...clusterComparisons(results));
+  list.push(...messagingComparisons(results.messaging));
   return list;
 }
 
@@ -224,7 +229,7 @@ function memorySection(rows: readonly MemoryRow[], unit: 'connection' | 'call'):
 
 export function renderReport(results: RunResults): string {
   const { env, settings } = results;
-  const cluster = results.balancing || results.governance || results.hub;
+  const separate = results.balancing || results.governance || results.hub || results.messaging;
   const out: string[] = [
     '# Benchmarks',
     '',
@@ -235,9 +240,9 @@ export function renderReport(results: RunResults): string {
     `- Node ${env.node}${env.moleculerNode ? ` (Moleculer processes: Node ${env.moleculerNode})` : ''}; \`nproc\` = ${env.nproc}; ${env.cpu}`,
     `- Load average (1, 5, 15 min) before the run: ${env.loadBefore.map((n) => n.toFixed(2)).join(', ')}; after: ${env.loadAfter.map((n) => n.toFixed(2)).join(', ')}`,
     `- Unary \`greet.Greeter/SayHello\` \`{name: 'John'}\` → \`{message: 'Hello, John!'}\` (every response is checked), ${settings.concurrency} calls in flight (closed loop), client and server in separate processes on 127.0.0.1; ${settings.warmupS} s warm-up, then ${settings.durationS} s measured per stack${settings.rounds > 1 ? `, in each of ${settings.rounds} rounds` : ''}.`,
-    ...(cluster
+    ...(separate
       ? [
-          '- The balancing, governance and hub sections each say which run produced them: a run of some parts',
+          '- The balancing, governance, hub and messaging sections each say which run produced them: a run of some parts',
           '  keeps the others from the previous run (`bench/results/latest.json`).',
         ]
       : []),
@@ -294,6 +299,10 @@ export function renderReport(results: RunResults): string {
     '## Hub: registrations, watchers, memory',
     '',
     hubSection(results.hub),
+    '',
+    '## Messaging',
+    '',
+    messagingSection(results.messaging),
     '',
     '## Setup of each stack',
     '',

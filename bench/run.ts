@@ -8,6 +8,7 @@ import { H2LOAD_CONFIGS, type H2loadRow, measureH2load } from './h2load.ts';
 import { measureHub } from './hub-bench.ts';
 import { IDLE_STACKS, INFLIGHT_STACKS, type MemoryRow, measureIdle, measureInflight } from './memory.ts';
 import { mergeResults, readPrevious } from './merge.ts';
+import { measureMessaging } from './messaging/messaging-bench.ts';
 import { node24 } from './node-runtime.ts';
 import { type BenchOptions, parseOptions, USAGE } from './options.ts';
 import { installCleanup, killAll } from './processes.ts';
@@ -24,8 +25,8 @@ import {
 
 /**
  * `npm run bench`: every stack's unary SayHello in separate server and client processes, once per
- * round (--rounds), then h2load on the gRPC servers, the memory runs, and the cluster parts
- * (balancing, governance overhead, hub); writes docs/benchmarks.md and raw JSON (every round's
+ * round (--rounds), then h2load on the gRPC servers, the memory runs, the cluster parts
+ * (balancing, governance overhead, hub) and the messaging part; writes docs/benchmarks.md and raw JSON (every round's
  * figures), keeping the parts this run left out from the previous raw JSON (merge.ts).
  */
 
@@ -257,6 +258,21 @@ async function main(): Promise<void> {
   }
 
   const cluster = await measureClusterParts(options);
+  const messaging = options.only.has('messaging')
+    ? await measureMessaging(
+        {
+          host: options.host,
+          command: options.command,
+          messages: options.messages,
+          inFlight: options.concurrency,
+          payloadBytes: 1024,
+          rounds: options.rounds,
+          targets: options.messagingTargets,
+          retained: options.retained,
+        },
+        log,
+      )
+    : undefined;
 
   const moleculerRow = throughput.find((r) => r.id === 'moleculer');
   const env: Environment = {
@@ -275,6 +291,7 @@ async function main(): Promise<void> {
   };
   const current: RunResults = {
     ...cluster,
+    ...(messaging ? { messaging } : {}),
     env,
     settings: {
       command: options.command,

@@ -43,8 +43,7 @@ function* sources(dir: string): Generator<string> {
     // testdata/ holds test fixtures, which may use test/support like the tests beside them.
     if (entry.isDirectory()) {
       if (entry.name !== 'testdata') yield* sources(full);
-    }
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) yield full;
+    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) yield full;
   }
 }
 

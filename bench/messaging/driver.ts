@@ -21,5 +21,10 @@ export interface MessagingDriver {
   consume(topic: string, group: string, onMessage: (payload: Uint8Array) => void): Promise<Consumption>;
   /** Creates the topic/stream/queue when the broker needs that before publishing. */
   prepare?(topic: string): Promise<void>;
+  /**
+   * Removes what a run made on the broker for these topics and groups (streams, queues, keys),
+   * when the driver knows how; the benchmark calls it once its phases are over.
+   */
+  cleanup?(topics: readonly string[], groups: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ export type {
   Subscription,
 } from './broker.ts';
 export { LogBroker, type LogBrokerOptions } from './embedded/index.ts';
+export { KafkaBroker, type KafkaBrokerOptions } from './kafka/index.ts';
 export { MemoryBroker, type MemoryBrokerOptions } from './memory/broker.ts';
 export { MemoryBrokerState } from './memory/state.ts';
 export type { TopicLimits } from './memory/topic.ts';

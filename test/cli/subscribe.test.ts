@@ -239,7 +239,7 @@ describe('switchboard subscribe', () => {
       [['t', '--timeout', '1s'], /--timeout takes a whole number from 1, not "1s"/],
       [['t', '--max-in-flight', 'x'], /--max-in-flight takes a whole number/],
       [['t', '--group', 'a b', '--hub', hubUrl], /group "a b" contains whitespace or a wildcard/],
-      [['t', '--broker', 'redis://127.0.0.1:6379'], /unsupported scheme redis:\/\//],
+      [['t', '--broker', 'ftp://127.0.0.1:21'], /unsupported scheme ftp:\/\//],
       [['t', '--from-beginning=yes'], /--from-beginning/],
     ];
     for (const [args, message] of cases) {

@@ -176,14 +176,18 @@ export class HubBroker implements Broker {
     const timeoutMs = this.#options.publishTimeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
     const request = { topic, messages: messages.map(wireMessage) };
+    let unreachable: StatusError | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         const response = await this.#client.publish(request, { deadline });
         return ((response.receipts ?? []) as Message[]).map(receipt);
       } catch (err) {
-        const status = StatusError.from(err);
+        let status = StatusError.from(err);
+        // The deadline passing while the hub is away: why it was away says more.
+        if (status.code === Status.DEADLINE_EXCEEDED && unreachable) status = unreachable;
+        if (status.code === Status.UNAVAILABLE) unreachable = status;
         const wait = backoffDelay(attempt, this.#reconnect());
-        if (status.code !== Status.UNAVAILABLE || Date.now() + wait >= deadline) {
+        if (status !== unreachable || status.code !== Status.UNAVAILABLE || Date.now() + wait >= deadline) {
           throw new Error(
             `publish to ${topic} via the hub broker at ${this.#options.target} failed: ${status.message}`,
             {

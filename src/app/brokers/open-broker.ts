@@ -63,6 +63,14 @@ const openRedis: BrokerOpener = async (url, options) => {
   return RedisBroker.connect({ url, publishTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
 };
 
+/** kafka://host:9092 (or several: kafka://h1:9092,h2:9092): Kafka, consumer groups, commit after processing. */
+const openKafka: BrokerOpener = async (url) => {
+  const { KafkaBroker } = await import('../../messaging/kafka/index.ts');
+  return KafkaBroker.connect({
+    brokers: serverList(url).map((server) => server.replace(/^kafka:\/\//i, '')),
+  });
+};
+
 /**
  * scheme://a,b,c → ['scheme://a', 'scheme://b', 'scheme://c']: the several-servers form NATS,
  * Kafka and Redis Sentinel users write, which is not one WHATWG URL.
@@ -88,6 +96,7 @@ const OPENERS: Readonly<Record<string, BrokerOpener>> = {
   amqps: openRabbit,
   redis: openRedis,
   rediss: openRedis,
+  kafka: openKafka,
 };
 
 /** The schemes openBroker() takes, as "http://", for messages and --help. */

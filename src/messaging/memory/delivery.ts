@@ -2,16 +2,12 @@
  * One delivery of the in-process broker. The first settlement wins: a late ack after an ack
  * timeout or after the member left is ignored, because the message went to someone else.
  */
-import type { Delivery } from '../broker.ts';
+import { type Outcome, SettlingDelivery } from '../delivery.ts';
 import type { StoredMessage } from './topic.ts';
 
-export type Outcome =
-  | { kind: 'ack' }
-  | { kind: 'term'; reason: string }
-  /** nack, a handler error, an ack timeout or an abandoned delivery: try again after delayMs. */
-  | { kind: 'retry'; delayMs: number; reason: string };
+export type { Outcome };
 
-export class MemoryDelivery implements Delivery {
+export class MemoryDelivery extends SettlingDelivery {
   readonly id: string;
   readonly key: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
@@ -24,6 +20,7 @@ export class MemoryDelivery implements Delivery {
     readonly attempt: number,
     readonly onSettle: (delivery: MemoryDelivery, outcome: Outcome) => void,
   ) {
+    super();
     this.id = message.id;
     this.key = message.key;
     this.headers = message.headers;
@@ -41,20 +38,5 @@ export class MemoryDelivery implements Delivery {
     this.#settled = true;
     this.onSettle(this, outcome);
     return true;
-  }
-
-  async ack(): Promise<void> {
-    this.settle({ kind: 'ack' });
-  }
-
-  async nack(delayMs = 0): Promise<void> {
-    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
-      throw new TypeError('nack delayMs must be a finite number ≥ 0');
-    }
-    this.settle({ kind: 'retry', delayMs, reason: 'nacked' });
-  }
-
-  async term(reason = 'terminated'): Promise<void> {
-    this.settle({ kind: 'term', reason: String(reason) });
   }
 }

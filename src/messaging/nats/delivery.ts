@@ -4,13 +4,12 @@
  * superseded, and its late settlements are ignored, as the message went on without it.
  */
 import type { JsMsg } from '@nats-io/jetstream';
-import type { Delivery } from '../broker.ts';
-import type { Outcome } from '../memory/delivery.ts';
+import { type Outcome, SettlingDelivery } from '../delivery.ts';
 import { fromNatsHeaders } from './headers.ts';
 
 export type { Outcome };
 
-export class NatsDelivery implements Delivery {
+export class NatsDelivery extends SettlingDelivery {
   readonly id: string;
   readonly key: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
@@ -28,6 +27,7 @@ export class NatsDelivery implements Delivery {
     readonly msg: JsMsg,
     readonly onSettle: (delivery: NatsDelivery, outcome: Outcome) => void,
   ) {
+    super();
     this.seq = msg.seq;
     this.attempt = msg.info.deliveryCount;
     this.payload = msg.data;
@@ -65,21 +65,6 @@ export class NatsDelivery implements Delivery {
   touch(): void {
     this.touchedAt = Date.now();
     quietly(() => this.msg.working());
-  }
-
-  async ack(): Promise<void> {
-    this.settle({ kind: 'ack' });
-  }
-
-  async nack(delayMs = 0): Promise<void> {
-    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
-      throw new TypeError('nack delayMs must be a finite number ≥ 0');
-    }
-    this.settle({ kind: 'retry', delayMs, reason: 'nacked' });
-  }
-
-  async term(reason = 'terminated'): Promise<void> {
-    this.settle({ kind: 'term', reason: String(reason) });
   }
 }
 

@@ -172,7 +172,7 @@ export class GroupConsumer implements ConnectionListener {
     const { maxAttempts, ackTimeoutMs } = this.#s.options;
     if (delivery.attempt > maxAttempts) {
       void delivery.settle({
-        kind: 'dead',
+        kind: 'term',
         reason: `delivered ${delivery.attempt - 1} times without success`,
       });
       return;

@@ -4,17 +4,12 @@
  * is ignored. Settling never rejects: when RabbitMQ cannot be told, the message stays unacked
  * and comes back, as at-least-once delivery allows.
  */
-import type { Delivery } from '../broker.ts';
+import { type Outcome, SettlingDelivery } from '../delivery.ts';
 import type { DecodedMessage } from './headers.ts';
 
-export type Outcome =
-  | { kind: 'ack' }
-  /** To the dead-letter topic (term, or too many attempts). */
-  | { kind: 'dead'; reason: string }
-  /** nack, a handler error or an ack timeout: deliver again after delayMs. */
-  | { kind: 'retry'; delayMs: number; reason: string };
+export type { Outcome };
 
-export class RabbitDelivery implements Delivery {
+export class RabbitDelivery extends SettlingDelivery {
   readonly id: string;
   readonly key: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
@@ -27,6 +22,7 @@ export class RabbitDelivery implements Delivery {
     readonly payload: Uint8Array,
     readonly onSettle: (delivery: RabbitDelivery, outcome: Outcome) => Promise<void>,
   ) {
+    super();
     this.id = message.id;
     this.key = message.key;
     this.headers = Object.freeze(message.headers);
@@ -42,20 +38,5 @@ export class RabbitDelivery implements Delivery {
     if (this.#settled) return Promise.resolve();
     this.#settled = true;
     return this.onSettle(this, outcome);
-  }
-
-  ack(): Promise<void> {
-    return this.settle({ kind: 'ack' });
-  }
-
-  async nack(delayMs = 0): Promise<void> {
-    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
-      throw new TypeError('nack delayMs must be a finite number ≥ 0');
-    }
-    return this.settle({ kind: 'retry', delayMs, reason: 'nacked' });
-  }
-
-  term(reason = 'terminated'): Promise<void> {
-    return this.settle({ kind: 'dead', reason: String(reason) });
   }
 }

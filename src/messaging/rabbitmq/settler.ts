@@ -71,7 +71,7 @@ export class Settler {
     const { delivery, message } = received;
     const { maxAttempts } = this.settings.options;
     try {
-      if (outcome.kind === 'dead') {
+      if (outcome.kind === 'term') {
         await this.#deadLetter(received, outcome.reason);
       } else if (delivery.attempt >= maxAttempts) {
         await this.#deadLetter(received, `max attempts (${maxAttempts}) reached: ${outcome.reason}`);

@@ -3,13 +3,12 @@
  * member abandoned (its ack timeout passed, or the member left) ignores later settlements,
  * because the entry went on to another delivery.
  */
-import type { Delivery } from '../broker.ts';
-import type { Outcome } from '../memory/delivery.ts';
+import { type Outcome, SettlingDelivery } from '../delivery.ts';
 import type { DecodedEntry } from './entry-codec.ts';
 
 export type { Outcome };
 
-export class RedisDelivery implements Delivery {
+export class RedisDelivery extends SettlingDelivery {
   readonly id: string;
   readonly key: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
@@ -24,6 +23,7 @@ export class RedisDelivery implements Delivery {
     readonly attempt: number,
     readonly onSettle: (delivery: RedisDelivery, outcome: Outcome) => Promise<void>,
   ) {
+    super();
     this.id = entry.id;
     this.key = entry.key;
     this.headers = entry.headers;
@@ -44,20 +44,5 @@ export class RedisDelivery implements Delivery {
   /** Marks it settled without telling Redis: the member gave the entry to another delivery. */
   abandon(): void {
     this.#settled = true;
-  }
-
-  ack(): Promise<void> {
-    return this.settle({ kind: 'ack' });
-  }
-
-  async nack(delayMs = 0): Promise<void> {
-    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
-      throw new TypeError('nack delayMs must be a finite number ≥ 0');
-    }
-    return this.settle({ kind: 'retry', delayMs, reason: 'nacked' });
-  }
-
-  term(reason = 'terminated'): Promise<void> {
-    return this.settle({ kind: 'term', reason: String(reason) });
   }
 }
