@@ -3,7 +3,9 @@
 # - Debian packages: Python gRPC/HTTP interop peers (grpcio, grpc-tools, requests, flask),
 #   python3-consul (a Consul client, judge of the hub's Consul API), h2load (nghttp2-client) for
 #   the benchmarks; kcat (its mock cluster is the Kafka-protocol server of the Kafka adapter's
-#   tests) and python3-kafka (kafka-python, judge of Kafka interop).
+#   tests) and python3-kafka (kafka-python, judge of Kafka interop); python3-prometheus-client
+#   (its text-format parser judges /metrics) and chromium (the dashboard's browser test, driven
+#   by playwright-core).
 # - ZooKeeper (Debian's zookeeper, on the machine's Java) on 127.0.0.1:2181 and etcd
 #   (etcd-server) on 127.0.0.1:2379 for the discovery backends, started in the background when
 #   nothing listens there yet. There is no systemd: they run detached, with data and logs under
@@ -14,7 +16,9 @@ need_apt=()
 /usr/bin/python3 -c 'import grpc, grpc_tools, requests, flask' 2>/dev/null || need_apt+=(python3-grpcio python3-grpc-tools python3-requests python3-flask)
 /usr/bin/python3 -c 'import consul' 2>/dev/null || need_apt+=(python3-consul)
 /usr/bin/python3 -c 'import kafka' 2>/dev/null || need_apt+=(python3-kafka)
+/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || need_apt+=(python3-prometheus-client)
 command -v h2load >/dev/null 2>&1 || need_apt+=(nghttp2-client)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 [ -f /usr/share/java/zookeeper.jar ] || need_apt+=(zookeeper)
@@ -27,7 +31,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-/usr/bin/python3 -c 'import grpc, grpc_tools, requests, flask, consul, kafka; print("services: python interop peers ready, grpcio", grpc.__version__)'
+/usr/bin/python3 -c 'import grpc, grpc_tools, requests, flask, consul, kafka, prometheus_client; print("services: python interop peers ready, grpcio", grpc.__version__)'
 
 # --- ZooKeeper and etcd --------------------------------------------------------------------
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

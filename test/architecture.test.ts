@@ -21,10 +21,23 @@ const ALLOWED: Record<string, readonly string[]> = {
   // Broker adapters reconnect with governance's backoff; nothing in messaging knows calls or transports.
   messaging: ['governance', 'contract'],
   services: ['core', 'messaging', 'contract'],
-  app: ['cluster', 'services', 'transports', 'discovery', 'messaging', 'governance', 'core', 'contract'],
-  hub: ['services', 'discovery', 'messaging', 'transports', 'core', 'contract'],
+  // Tracing, metrics and logs: interceptors and broker decorators, no sockets of their own.
+  observe: ['core', 'messaging', 'governance', 'contract'],
+  app: [
+    'observe',
+    'cluster',
+    'services',
+    'transports',
+    'discovery',
+    'messaging',
+    'governance',
+    'core',
+    'contract',
+  ],
+  hub: ['observe', 'services', 'discovery', 'messaging', 'transports', 'core', 'contract'],
   cli: [
     'app',
+    'observe',
     'hub',
     'cluster',
     'services',

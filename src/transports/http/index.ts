@@ -15,6 +15,7 @@ export { type RouteResult, Router } from './router.ts';
 export {
   buildRouter,
   DEFAULT_MAX_BODY_BYTES,
+  type HttpEndpoint,
   HttpServer,
   type HttpServerOptions,
   type HttpServerTlsOptions,

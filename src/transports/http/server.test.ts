@@ -22,7 +22,19 @@ describe('HttpServer', () => {
 
   before(async () => {
     const host = new ServiceHost().add<EchoService>(echo, echoImplementation);
-    server = new HttpServer(host, { maxBodyBytes: MAX_BODY, headersTimeoutMs: 400, requestTimeoutMs: 1200 });
+    server = new HttpServer(host, {
+      maxBodyBytes: MAX_BODY,
+      headersTimeoutMs: 400,
+      requestTimeoutMs: 1200,
+      endpoints: {
+        '/plain': (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('plain text');
+        },
+        '/broken': async () => {
+          throw new Error('endpoint failed');
+        },
+      },
+    });
     const address = await server.listen();
     port = address.port;
     base = `http://127.0.0.1:${port}`;
@@ -49,6 +61,22 @@ describe('HttpServer', () => {
     const res = await fetch(`${base}/healthz`);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { status: 'SERVING' });
+  });
+
+  it('serves plain endpoints on GET beside the contract, and answers 500 when one throws', async () => {
+    const plain = await fetch(`${base}/plain`);
+    assert.equal(plain.status, 200);
+    assert.equal(await plain.text(), 'plain text');
+    const post = await fetch(`${base}/plain`, { method: 'POST', body: '{}' });
+    assert.equal(post.status, 404, 'only GET and HEAD reach an endpoint');
+    await post.body?.cancel();
+    const broken = await fetch(`${base}/broken`);
+    assert.equal(broken.status, 500);
+    assert.match(await broken.text(), /endpoint failed/);
+    const inherited = await fetch(`${base}/toString`);
+    assert.equal(inherited.status, 404, 'only own paths are endpoints');
+    await inherited.body?.cancel();
+    await stillServes();
   });
 
   it('serves a unary call as JSON, with the canonical JSON mapping', async () => {

@@ -37,7 +37,15 @@ export interface HttpServerOptions {
   requestTimeoutMs?: number;
   /** How long an idle keep-alive connection stays open; 5 s unless set. */
   keepAliveTimeoutMs?: number;
+  /**
+   * Plain handlers by exact path (`/metrics`, `/openapi.json`), for GET and HEAD where no
+   * contract route matches: what a process serves beside its methods.
+   */
+  endpoints?: Readonly<Record<string, HttpEndpoint>>;
 }
+
+/** A plain GET handler served beside the contract's routes (see HttpServerOptions.endpoints). */
+export type HttpEndpoint = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 const HEALTHY = '{"status":"SERVING"}';
@@ -152,6 +160,23 @@ export class HttpServer implements ServerTransport {
     await closed;
   }
 
+  #endpoint(path: string): HttpEndpoint | undefined {
+    const endpoints = this.#options.endpoints;
+    return endpoints && Object.hasOwn(endpoints, path) ? endpoints[path] : undefined;
+  }
+
+  #serveEndpoint(endpoint: HttpEndpoint, req: IncomingMessage, res: ServerResponse): void {
+    const failed = (err: unknown) =>
+      res.headersSent
+        ? res.destroy()
+        : writeError(res, StatusError.from(err, Status.INTERNAL), { httpStatus: 500 });
+    try {
+      Promise.resolve(endpoint(req, res)).catch(failed);
+    } catch (err) {
+      failed(err);
+    }
+  }
+
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     let url = req.url ?? '/';
     if (url.charCodeAt(0) !== 47 /* "/" */) url = absoluteFormPath(url);
@@ -168,6 +193,8 @@ export class HttpServer implements ServerTransport {
       serveCall(this.#env, found.value, req, res, found.segments, q === -1 ? undefined : url.slice(q + 1));
     } else if (path === '/healthz' && (method === 'GET' || method === 'HEAD')) {
       writeJson(res, 200, HEALTHY);
+    } else if ((method === 'GET' || method === 'HEAD') && this.#endpoint(path)) {
+      this.#serveEndpoint(this.#endpoint(path)!, req, res);
     } else if (found.kind === 'wrong-method') {
       writeError(res, new StatusError(Status.UNIMPLEMENTED, `method ${method} is not allowed on ${path}`), {
         httpStatus: 405,
