@@ -99,4 +99,28 @@ export interface Broker {
   subscribe(topic: string, handler: DeliveryHandler, options: SubscribeOptions): Promise<Subscription>;
   /** Closes subscriptions (letting handlers settle) and connections; publishes in flight finish first. */
   close(): Promise<void>;
+  /**
+   * What the broker holds, for metrics and the dashboard: topics, their groups and each group's
+   * lag. Optional: an adapter that cannot tell cheaply leaves it out.
+   */
+  stats?(): Promise<BrokerStats>;
+}
+
+export interface BrokerStats {
+  topics: TopicStats[];
+}
+
+export interface TopicStats {
+  name: string;
+  /** Messages ever published to the topic (as far as the broker still knows). */
+  published: number;
+  groups: GroupStats[];
+}
+
+export interface GroupStats {
+  name: string;
+  /** Messages published and not yet settled by the group. */
+  lag: number;
+  /** Messages the group settled by dead-lettering them. */
+  deadLettered: number;
 }

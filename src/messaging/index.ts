@@ -2,12 +2,15 @@
 export type {
   Broker,
   BrokerCapabilities,
+  BrokerStats,
   Delivery,
   DeliveryHandler,
+  GroupStats,
   OutgoingMessage,
   PublishReceipt,
   SubscribeOptions,
   Subscription,
+  TopicStats,
 } from './broker.ts';
 export { LogBroker, type LogBrokerOptions } from './embedded/index.ts';
 export { KafkaBroker, type KafkaBrokerOptions } from './kafka/index.ts';
