@@ -28,8 +28,9 @@ export class NatsDelivery extends SettlingDelivery {
     readonly onSettle: (delivery: NatsDelivery, outcome: Outcome) => void,
   ) {
     super();
-    this.seq = msg.seq;
-    this.attempt = msg.info.deliveryCount;
+    const counts = ackSubjectCounts(msg.reply);
+    this.seq = counts ? counts.seq : msg.seq;
+    this.attempt = counts ? counts.attempt : msg.info.deliveryCount;
     this.payload = msg.data;
     let decoded: ReturnType<typeof fromNatsHeaders>;
     try {
@@ -78,4 +79,24 @@ export function quietly(send: () => void): void {
   } catch {
     // see above
   }
+}
+
+/**
+ * The delivery count and stream sequence in a JetStream ack subject, read in place: the client's
+ * own parse (msg.info) splits the subject into an object of eleven fields, a seventh of a
+ * consumer's CPU. `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.
+ * <pending>`, or with `<domain>.<account hash>` after ACK and a token at the end. Undefined for
+ * anything else (the caller falls back on the client's parse, which says what is wrong).
+ */
+export function ackSubjectCounts(reply: string): { attempt: number; seq: number } | undefined {
+  if (!reply.startsWith('$JS.ACK.')) return undefined;
+  const dots: number[] = [];
+  for (let i = reply.indexOf('.'); i !== -1; i = reply.indexOf('.', i + 1)) dots.push(i);
+  const tokens = dots.length + 1;
+  const first = tokens === 9 ? 4 : tokens >= 11 ? 6 : -1;
+  if (first < 0) return undefined;
+  const attempt = Number(reply.slice(dots[first - 1]! + 1, dots[first]));
+  const seq = Number(reply.slice(dots[first]! + 1, dots[first + 1]));
+  if (!Number.isSafeInteger(attempt) || !Number.isSafeInteger(seq) || attempt < 1) return undefined;
+  return { attempt, seq };
 }
