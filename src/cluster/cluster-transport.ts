@@ -11,6 +11,7 @@ import { OutlierDetector, type OutlierOptions } from '../governance/outlier-dete
 import { RetryBudget } from '../governance/retry-budget.ts';
 import { preferZone } from '../governance/zone.ts';
 import { retryable, verdictOf } from './call-outcome.ts';
+import type { ClusterEvents, EjectionEnd, RetryEvent } from './cluster-events.ts';
 import { type EndpointConnector, EndpointPool, type Member } from './endpoint-pool.ts';
 import { type HealthCheckOptions, type HealthProbe, HealthProber } from './health-prober.ts';
 import { ServiceResolver, type ServiceResolverOptions } from './service-resolver.ts';
@@ -43,6 +44,8 @@ export interface ClusterOptions {
   resolver?: ServiceResolverOptions;
   /** Active health checks: off unless set. */
   healthCheck?: HealthCheckOptions & { probe: HealthProbe };
+  /** Told of retries, refused retries and ejections (metrics, logs): nothing unless set. */
+  events?: ClusterEvents;
   clock?: Clock;
   random?: Random;
 }
@@ -69,12 +72,14 @@ export class ClusterTransport implements ClientTransport {
   readonly #zone: string | undefined;
   readonly #clock: Clock;
   readonly #random: Random;
+  readonly #events: ClusterEvents | undefined;
   #closed = false;
 
   constructor(options: ClusterOptions) {
     this.service = options.service;
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
+    this.#events = options.events;
     this.#balancer = createBalancer(options.balancer ?? 'p2c_peak_ewma', {
       clock: this.#clock,
       random: this.#random,
@@ -95,7 +100,9 @@ export class ClusterTransport implements ClientTransport {
     const update = (instances: readonly ServiceInstance[]) => {
       const keys = this.#pool.update(instances);
       this.#balancer.retain(keys);
+      const out = this.#events?.ejectionEnded ? this.#outlier?.ejected() : undefined;
       this.#outlier?.retain(keys);
+      for (const key of out ?? []) if (!keys.has(key)) this.#ejectionEnded(key, 'removed');
       this.#prober?.update(this.#pool.members);
     };
     this.#resolver.onChange(update);
@@ -149,6 +156,7 @@ export class ClusterTransport implements ClientTransport {
   }
 
   async close(): Promise<void> {
+    if (!this.#closed) for (const key of this.ejected()) this.#ejectionEnded(key, 'closed');
     this.#closed = true;
     this.#resolver.close();
     this.#prober?.close();
@@ -215,9 +223,13 @@ export class ClusterTransport implements ClientTransport {
       const launch = (): boolean => {
         clearTimeout(timer);
         if (settled || started >= policy.maxAttempts || call.signal?.aborted) return false;
-        if (started > 0 && this.#budget && !this.#budget.tryRetry()) return false;
+        if (started > 0 && this.#budget && !this.#budget.tryRetry()) {
+          this.#events?.retryBudgetExhausted?.(this.#retryEvent(call, started + 1, undefined));
+          return false;
+        }
         started++;
         running++;
+        if (started > 1) this.#events?.retry?.(this.#retryEvent(call, started, undefined));
         if (started < policy.maxAttempts) timer = setTimeout(launch, policy.delayMs);
         const controller = new AbortController();
         controllers.push(controller);
@@ -268,18 +280,38 @@ export class ClusterTransport implements ClientTransport {
     const now = this.#clock.now();
     const verdict = verdictOf(err);
     this.#balancer.end(member.key, { latencyMs: now - started, ok: verdict === 'ok' }, now);
-    if (verdict === 'unreachable') this.#outlier?.onConnectFailure(member.key, now);
-    else this.#outlier?.onResult(member.key, verdict === 'ok', now);
+    const outlier = this.#outlier;
+    // Once closed, close() has ended every ejection for the observer: later ones are not told.
+    const watched = this.#closed || this.#events === undefined ? undefined : outlier;
+    const wasOut = watched?.isEjected(member.key) ?? false;
+    if (verdict === 'unreachable') outlier?.onConnectFailure(member.key, now);
+    else outlier?.onResult(member.key, verdict === 'ok', now);
+    if (watched && wasOut !== watched.isEjected(member.key)) {
+      if (wasOut) this.#ejectionEnded(member.key, 'recovered');
+      else this.#events?.ejected?.({ service: this.service, instance: member.key });
+    }
     this.#pool.release(member);
+  }
+
+  #ejectionEnded(instance: string, reason: EjectionEnd): void {
+    this.#events?.ejectionEnded?.({ service: this.service, instance, reason });
+  }
+
+  #retryEvent(call: OutgoingCall, attempt: number, err: StatusError | undefined): RetryEvent {
+    return { service: this.service, method: call.method.name, attempt, code: err?.code };
   }
 
   /** Returns when the call may be tried again; throws `err` when it may not. */
   async #beforeRetry(err: StatusError, call: OutgoingCall, attempt: number): Promise<void> {
     if (attempt >= this.#maxAttempts || call.signal?.aborted || this.#closed) throw err;
     if (!retryable(err, call.method.idempotency)) throw err;
-    if (!this.#budget?.tryRetry()) throw err;
+    if (!this.#budget?.tryRetry()) {
+      if (this.#budget) this.#events?.retryBudgetExhausted?.(this.#retryEvent(call, attempt + 1, err));
+      throw err;
+    }
     const delay = backoffDelay(attempt - 1, this.#backoff, this.#random);
     if (Date.now() + delay >= call.deadline) throw err;
+    this.#events?.retry?.(this.#retryEvent(call, attempt + 1, err));
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   }
 

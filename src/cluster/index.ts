@@ -1,4 +1,5 @@
 export { retryable, type Verdict, verdictOf } from './call-outcome.ts';
+export type { ClusterEvents, EjectionEnd, EjectionEvent, RetryEvent } from './cluster-events.ts';
 export {
   type ClusterOptions,
   ClusterTransport,

@@ -32,6 +32,8 @@ export class ConsumerGroup implements CursorHost {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #deadLetters = new Set<Promise<void>>();
   limits: { messages: number; bytes: number };
+  /** Messages this group dead-lettered since the broker opened: for stats(). */
+  deadLettered = 0;
   #turn = 0;
   #dispatching = false;
   #again = false;
@@ -216,6 +218,7 @@ export class ConsumerGroup implements CursorHost {
     const sent: Promise<void> = this.context.deadLetter(target ?? `${this.topic}.dlq`, letter).then(
       () => {
         this.#deadLetters.delete(sent);
+        this.deadLettered++;
         this.#finish(message);
         this.#dispatch();
       },

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type {
   Broker,
   BrokerCapabilities,
+  BrokerStats,
   DeliveryHandler,
   OutgoingMessage,
   PublishReceipt,
@@ -24,6 +25,7 @@ import { MAX_ID_BYTES } from './envelope.ts';
 import { GroupMember } from './member.ts';
 import { OffsetCommitter } from './offset-committer.ts';
 import { type LogBrokerOptions, type LogBrokerSettings, settleOptions } from './options.ts';
+import { embeddedStats } from './stats.ts';
 import { EmbeddedTopic } from './topic.ts';
 import { assertUtf8, validateTopicName } from './topic-name.ts';
 
@@ -116,6 +118,12 @@ export class LogBroker implements Broker {
     this.#subscriptions.add(subscription);
     group.join(member);
     return subscription;
+  }
+
+  /** The topics opened since the broker started (topics only on disk are not read for this). */
+  async stats(): Promise<BrokerStats> {
+    const opened = await Promise.all([...this.#topics.values()].map((t) => t.catch(() => undefined)));
+    return embeddedStats(opened.filter((t) => t !== undefined));
   }
 
   /**

@@ -8,6 +8,7 @@
 import type {
   Broker,
   BrokerCapabilities,
+  BrokerStats,
   DeliveryHandler,
   OutgoingMessage,
   PublishReceipt,
@@ -17,6 +18,7 @@ import type {
 import { resolveSubscribeOptions, validateMessage, validateName } from '../validate.ts';
 import { GroupMember } from './consumer-group.ts';
 import { MemoryBrokerState } from './state.ts';
+import { memoryStats } from './stats.ts';
 
 export interface MemoryBrokerOptions {
   /** Shared by several clients, as processes share one broker. A new one unless set. */
@@ -78,6 +80,11 @@ export class MemoryBroker implements Broker {
     this.#subscriptions.add(subscription);
     group.join(member);
     return subscription;
+  }
+
+  /** Every topic of the state this client shares, closed or not: the broker, not the client. */
+  async stats(): Promise<BrokerStats> {
+    return memoryStats(this.#state);
   }
 
   async close(): Promise<void> {

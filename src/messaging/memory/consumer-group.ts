@@ -60,6 +60,10 @@ export class ConsumerGroup {
   #turn = 0;
   #dispatching = false;
   #again = false;
+  /** For stats(): messages offered to the group, settled by it, and dead-lettered. */
+  #offered = 0;
+  #done = 0;
+  #deadLettered = 0;
 
   constructor(
     readonly topic: string,
@@ -67,7 +71,17 @@ export class ConsumerGroup {
     readonly deadLetter: DeadLetterSink,
   ) {}
 
+  /** Messages offered and not yet settled: waiting, in flight or waiting for a redelivery. */
+  get lag(): number {
+    return this.#offered - this.#done;
+  }
+
+  get deadLettered(): number {
+    return this.#deadLettered;
+  }
+
   offer(message: StoredMessage): void {
+    this.#offered++;
     this.#backlog.push({ message, attempts: 0 });
     this.#dispatch();
   }
@@ -187,6 +201,7 @@ export class ConsumerGroup {
   }
 
   #release(pending: Pending): void {
+    this.#done++;
     const { key, seq } = pending.message;
     if (key !== undefined && this.#keyHolder.get(key) === seq) this.#keyHolder.delete(key);
   }
@@ -194,6 +209,7 @@ export class ConsumerGroup {
   #toDeadLetter(member: GroupMember, pending: Pending, reason: string): void {
     const topic = member.options.deadLetterTopic;
     if (topic === false) return;
+    this.#deadLettered++;
     const { id, key, headers, payload } = pending.message;
     this.deadLetter(topic ?? `${this.topic}.dlq`, {
       id,

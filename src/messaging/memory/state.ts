@@ -13,6 +13,10 @@ export class MemoryBrokerState {
     this.#limits = { retainMessages: 10_000, dedupeWindowMs: 120_000, ...limits };
   }
 
+  get topics(): IterableIterator<MemoryTopic> {
+    return this.#topics.values();
+  }
+
   topic(name: string): MemoryTopic {
     let topic = this.#topics.get(name);
     if (!topic) {

@@ -60,6 +60,15 @@ export class MemoryTopic {
     return { id: stored.id, position: String(stored.seq), duplicate: false };
   }
 
+  /** Messages appended so far (dead letters included, duplicates not). */
+  get published(): number {
+    return this.#nextSeq - 1;
+  }
+
+  get groups(): IterableIterator<ConsumerGroup> {
+    return this.#groups.values();
+  }
+
   /** The group, created at `startAt` if it has no position yet (groups outlive their members). */
   group(name: string, startAt: 'earliest' | 'latest'): ConsumerGroup {
     let group = this.#groups.get(name);
