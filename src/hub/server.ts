@@ -10,10 +10,14 @@ import { closeAfterAnswer } from '../transports/http/response-writer.ts';
 import { consulApi } from './api/consul-api.ts';
 import { eurekaApi } from './api/eureka-api.ts';
 import type { HubApi, HubState } from './api/hub-api.ts';
+import { HUB_OPENAPI_PATH, hubOpenApiDocument } from './api/openapi.ts';
 import { RegistryApi, type RegistryApiOptions } from './api/registry-api.ts';
 import { BrokerEndpoint, DEFAULT_HUB_BROKER_PORT } from './broker-endpoint.ts';
+import { DashboardAssets } from './dashboard/dashboard-assets.ts';
 import { HubHttpError, sendError, sendJson } from './http-kit.ts';
+import { HUB_METRICS_PATH, HubMetrics } from './hub-metrics.ts';
 import { RegistryFile } from './persistence.ts';
+import { TelemetryApi, type TelemetryOptions } from './telemetry/telemetry-api.ts';
 
 export interface HubServerOptions extends RegistryApiOptions {
   /** '127.0.0.1' unless set. */
@@ -43,6 +47,8 @@ export interface HubServerOptions extends RegistryApiOptions {
   broker?: Broker | false;
   /** The broker port (native transport): unless set, `port` + 1 (7071), or a free one when `port` is 0. */
   brokerPort?: number;
+  /** Traces, topology and dashboard data (`/v1/traces`, `/api/v1/dashboard/…`): limits and timings. */
+  telemetry?: TelemetryOptions;
 }
 
 export const DEFAULT_HUB_PORT = 7070;
@@ -70,23 +76,37 @@ export interface HubStats {
  */
 export class HubServer {
   readonly registry: InstanceTable;
+  /** The OTLP receiver, traces, topology and the dashboard's data. */
+  readonly telemetry: TelemetryApi;
   readonly #options: HubServerOptions;
   readonly #closing = new AbortController();
   readonly #registryApi: RegistryApi;
   readonly #apis: HubApi[];
   readonly #file: RegistryFile | undefined;
+  readonly #dashboard = new DashboardAssets();
   #server: http.Server | undefined;
   #brokerEndpoint: BrokerEndpoint | undefined;
   #brokerAddress: ListenAddress | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #connections = 0;
+  readonly #metrics = new HubMetrics({
+    instances: () => this.registry.all(),
+    stats: () => this.stats(),
+    broker: () => this.broker,
+  });
 
   constructor(options: HubServerOptions = {}) {
     this.#options = options;
     this.registry = new InstanceTable({ maxInstances: options.maxInstances });
     const state: HubState = { registry: this.registry, closing: this.#closing.signal };
     this.#registryApi = new RegistryApi(state, options);
-    this.#apis = [this.#registryApi, ...(options.apis ?? DEFAULT_APIS).map((make) => make(state))];
+    // Ahead of the registry API, which answers every other /api/v1/ path itself.
+    this.telemetry = new TelemetryApi(state, () => this.broker, options.telemetry);
+    this.#apis = [
+      this.telemetry,
+      this.#registryApi,
+      ...(options.apis ?? DEFAULT_APIS).map((make) => make(state)),
+    ];
     const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
     this.#file =
       options.dataDir === undefined ? undefined : new RegistryFile(options.dataDir, this.registry, { log });
@@ -214,9 +234,18 @@ export class HubServer {
         this.#brokerInfo(res);
         return;
       }
+      if (url.pathname === HUB_OPENAPI_PATH && req.method === 'GET') {
+        sendJson(res, 200, hubOpenApiDocument());
+        return;
+      }
+      if (url.pathname === HUB_METRICS_PATH) {
+        await this.#metrics.serve(req, res);
+        return;
+      }
       for (const api of this.#apis) {
         if (await api.handle(req, res, url)) return;
       }
+      if (await this.#dashboard.handle(req, res, url)) return;
       sendError(res, 404, `no hub endpoint ${req.method} ${url.pathname}`);
     } catch (err) {
       // A body left unread (too large) is not worth reading to its end; close without a reset.
