@@ -5,4 +5,5 @@ export * from './contract/index.ts';
 export * from './core/index.ts';
 export * from './discovery/index.ts';
 export * from './governance/index.ts';
+export * from './observe/index.ts';
 export * from './services/index.ts';

@@ -1,3 +1,4 @@
+import type { ClusterEvents } from '../cluster/cluster-events.ts';
 import { type ClusterOptions, ClusterTransport } from '../cluster/cluster-transport.ts';
 import type { HealthCheckOptions, HealthProbe } from '../cluster/health-prober.ts';
 import type { ServiceDescriptor } from '../contract/descriptors.ts';
@@ -9,6 +10,7 @@ import { GrpcClientTransport } from '../transports/grpc/index.ts';
 import { HttpClientTransport } from '../transports/http/index.ts';
 import { NativeClientTransport } from '../transports/native/index.ts';
 import { standardHealthProbe } from './health-probe.ts';
+import type { Observability } from './observability.ts';
 
 export type TransportKind = 'grpc' | 'http' | 'native';
 
@@ -136,10 +138,49 @@ export type ConnectedClient<S extends ServiceTypes> = Client<S> & {
  */
 export function connect<S extends ServiceTypes = UntypedService>(
   service: ServiceDescriptor,
-  options: (TransportOptions | DiscoveryOptions) & ClientOptions,
+  options: (TransportOptions | DiscoveryOptions) & ClientOptions & { observe?: Observability },
 ): ConnectedClient<S> {
-  const transport = 'registry' in options ? clusterTransport(service, options) : clientTransport(options);
-  const client = createClient<S>(service, transport, options) as ConnectedClient<S>;
+  const { observe } = options;
+  const byName = 'registry' in options;
+  const transport = byName
+    ? clusterTransport(
+        service,
+        observe ? { ...options, events: withEvents(options.events, observe) } : options,
+      )
+    : clientTransport(options);
+  const interceptors = observe
+    ? [
+        ...observe.clientInterceptors(
+          byName ? 'cluster' : parseTarget(options.target, options.transport).kind,
+        ),
+        ...(options.interceptors ?? []),
+      ]
+    : options.interceptors;
+  const client = createClient<S>(service, transport, { ...options, interceptors }) as ConnectedClient<S>;
   Object.defineProperty(client, 'close', { value: () => transport.close(), enumerable: false });
   return client;
+}
+
+/** The caller's cluster events and the observer's, both told. */
+function withEvents(events: ClusterEvents | undefined, observe: Observability): ClusterEvents | undefined {
+  const metrics = observe.clusterEvents();
+  if (!events || !metrics) return events ?? metrics;
+  return {
+    retry: (e) => {
+      events.retry?.(e);
+      metrics.retry?.(e);
+    },
+    retryBudgetExhausted: (e) => {
+      events.retryBudgetExhausted?.(e);
+      metrics.retryBudgetExhausted?.(e);
+    },
+    ejected: (e) => {
+      events.ejected?.(e);
+      metrics.ejected?.(e);
+    },
+    ejectionEnded: (e) => {
+      events.ejectionEnded?.(e);
+      metrics.ejectionEnded?.(e);
+    },
+  };
 }

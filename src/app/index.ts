@@ -1,3 +1,9 @@
+export {
+  type ApiDocumentsOptions,
+  ASYNCAPI_PATH,
+  apiDocumentEndpoints,
+  OPENAPI_PATH,
+} from './api-documents.ts';
 export { HubBroker, type HubBrokerOptions } from './brokers/index.ts';
 export {
   type ConnectedClient,
@@ -14,5 +20,6 @@ export {
 } from './connect.ts';
 export { limitsInterceptor, type ServerLimits } from './limits.ts';
 export * from './messaging/index.ts';
+export { Observability, type ObservabilityOptions } from './observability.ts';
 export { instancesFor, type RegistrationOptions, registerAll } from './registration.ts';
 export { Server, type ServerAddresses, type ServerOptions } from './server.ts';

@@ -6,10 +6,12 @@ import type { Lease } from '../discovery/registry.ts';
 import { HealthService } from '../services/health.ts';
 import { ReflectionService } from '../services/reflection.ts';
 import { GrpcServer, type GrpcServerOptions } from '../transports/grpc/index.ts';
-import { HttpServer, type HttpServerOptions } from '../transports/http/index.ts';
+import { type HttpEndpoint, HttpServer, type HttpServerOptions } from '../transports/http/index.ts';
 import { NativeServer, type NativeServerOptions } from '../transports/native/index.ts';
+import { type ApiDocumentsOptions, apiDocumentEndpoints } from './api-documents.ts';
 import type { TransportKind } from './connect.ts';
 import { limitsInterceptor, type ServerLimits } from './limits.ts';
+import type { Observability } from './observability.ts';
 import { instancesFor, type RegistrationOptions, registerAll } from './registration.ts';
 
 export interface ServerOptions extends ServiceHostOptions {
@@ -25,6 +27,13 @@ export interface ServerOptions extends ServiceHostOptions {
   reflection?: boolean;
   /** Load shedding: calls over these limits get RESOURCE_EXHAUSTED (HTTP 429). */
   limits?: ServerLimits;
+  /** `/openapi.json` and `/asyncapi.json` on the HTTP transport (docs/api-documents.md). On unless false. */
+  apiDocuments?: ApiDocumentsOptions | false;
+  /**
+   * Spans and metrics for every call on every transport, and `/metrics` on the HTTP transport
+   * (docs/observability.md). Its interceptors run first, so calls shed by `limits` count too.
+   */
+  observe?: Observability;
 }
 
 /** Where each transport listens once `listen()` has resolved. */
@@ -46,9 +55,11 @@ export class Server {
 
   constructor(options: ServerOptions = {}) {
     this.#options = options;
-    const interceptors = options.limits
-      ? [limitsInterceptor(options.limits), ...(options.interceptors ?? [])]
-      : options.interceptors;
+    const interceptors = [
+      ...(options.observe?.serverInterceptors() ?? []),
+      ...(options.limits ? [limitsInterceptor(options.limits)] : []),
+      ...(options.interceptors ?? []),
+    ];
     this.host = new ServiceHost({ ...options, interceptors });
     this.health = new HealthService();
     if (options.health !== false) this.health.addTo(this.host);
@@ -77,7 +88,8 @@ export class Server {
     const { grpc, http, native } = this.#options;
     const planned: [TransportKind, ServerTransport][] = [];
     if (grpc) planned.push(['grpc', new GrpcServer(this.host, grpc)]);
-    if (http) planned.push(['http', new HttpServer(this.host, http)]);
+    if (http)
+      planned.push(['http', new HttpServer(this.host, { ...http, endpoints: this.#endpoints(http) })]);
     if (native) planned.push(['native', new NativeServer(this.host, native)]);
     if (planned.length === 0) throw new Error('no transport configured: set grpc, http or native');
     const addresses: ServerAddresses = {};
@@ -92,6 +104,14 @@ export class Server {
     }
     this.#addresses = addresses;
     return addresses;
+  }
+
+  /** The plain GET endpoints beside the methods; the user's own (`http.endpoints`) win. */
+  #endpoints(http: HttpServerOptions): Record<string, HttpEndpoint> {
+    const endpoints: Record<string, HttpEndpoint> = { ...this.#options.observe?.endpoints() };
+    const documents = this.#options.apiDocuments;
+    if (documents !== false) Object.assign(endpoints, apiDocumentEndpoints(this.host, documents));
+    return Object.assign(endpoints, http.endpoints);
   }
 
   /**

@@ -10,6 +10,7 @@ export type {
   MethodKind,
   ServiceDescriptor,
 } from './descriptors.ts';
+export * from './documents/index.ts';
 export { isStatusError, type StatusDetail, StatusError, type StatusErrorOptions } from './errors.ts';
 export { type HttpRule, httpRulesFromOptions } from './http-rules.ts';
 export { Metadata, type MetadataInit, type MetadataValue } from './metadata.ts';
