@@ -33,7 +33,7 @@ Exit codes: 0 stopped by a signal, 1 could not start (port in use, unreadable da
 
 export const hubCommand: Command = {
   name: 'hub',
-  summary: 'run the hub: the service registry services register with and find each other through',
+  summary: 'run the hub: the registry services find each other through, and the message broker',
   help: HELP,
   async run(argv, io) {
     const { values, positionals } = usage(() =>

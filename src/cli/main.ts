@@ -11,15 +11,19 @@ import {
   processIo,
   UsageError,
 } from './command.ts';
+import { devCommand } from './dev/dev-command.ts';
 import { genCommand } from './gen.ts';
 import { hubCommand } from './hub.ts';
 import { listCommand } from './list.ts';
 import { lsCommand } from './ls.ts';
 import { publishCommand } from './publish.ts';
 import { registerCommand } from './register.ts';
+import { serveCommand } from './serve.ts';
 import { subscribeCommand } from './subscribe.ts';
 
 const COMMANDS: readonly Command[] = [
+  devCommand,
+  serveCommand,
   callCommand,
   listCommand,
   genCommand,
@@ -55,6 +59,10 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    if (name === 'help' && rest[0] !== undefined && !topic) {
+      io.err(`switchboard: no command ${JSON.stringify(rest[0])}\n\n${mainHelp()}`);
+      return EXIT_USAGE;
+    }
     io.out(topic ? topic.help : mainHelp());
     return EXIT_OK;
   }
