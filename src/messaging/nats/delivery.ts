@@ -28,7 +28,9 @@ export class NatsDelivery extends SettlingDelivery {
     readonly onSettle: (delivery: NatsDelivery, outcome: Outcome) => void,
   ) {
     super();
-    const counts = ackSubjectCounts(msg.reply);
+    // The client's message has the ack subject as `reply`, though its interface does not say so.
+    const reply = (msg as JsMsg & { reply?: unknown }).reply;
+    const counts = typeof reply === 'string' ? ackSubjectCounts(reply) : undefined;
     this.seq = counts ? counts.seq : msg.seq;
     this.attempt = counts ? counts.attempt : msg.info.deliveryCount;
     this.payload = msg.data;
