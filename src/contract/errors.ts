@@ -87,6 +87,17 @@ export function asUnprocessed(err: StatusError): StatusError {
   });
 }
 
+/**
+ * The failure of a call whose handler ran: never "unprocessed", even when the handler rethrows
+ * a downstream call's refusal (its caller must not retry a call this server started).
+ */
+export function asProcessed(err: unknown): unknown {
+  if (!(err instanceof StatusError) || !err.metadata.has(UNPROCESSED_TRAILER)) return err;
+  const metadata = err.metadata.clone();
+  metadata.delete(UNPROCESSED_TRAILER);
+  return new StatusError(err.code, err.message, { metadata, details: err.details, cause: err });
+}
+
 export function isStatusError(err: unknown): err is StatusError {
   return err instanceof StatusError;
 }

@@ -11,7 +11,13 @@ export type {
   ServiceDescriptor,
 } from './descriptors.ts';
 export * from './documents/index.ts';
-export { isStatusError, type StatusDetail, StatusError, type StatusErrorOptions } from './errors.ts';
+export {
+  asProcessed,
+  isStatusError,
+  type StatusDetail,
+  StatusError,
+  type StatusErrorOptions,
+} from './errors.ts';
 export { type HttpRule, httpRulesFromOptions } from './http-rules.ts';
 export { Metadata, type MetadataInit, type MetadataValue } from './metadata.ts';
 export { BUNDLED_PROTO_DIR } from './paths.ts';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { echoContract } from '../../test/fixtures/echo-service.ts';
 import { codeOf } from '../../test/support/status.ts';
+import { refusedStatus, UNPROCESSED_TRAILER } from '../contract/errors.ts';
 import { Metadata, Status, StatusError } from '../contract/index.ts';
 import { type CallContext, currentCall, ServerCallContext } from './context.ts';
 import { ServiceHost } from './host.ts';
@@ -27,6 +28,35 @@ describe('ServiceHost', () => {
     assert.equal(host.lookup('/sb.test.Echo/Nope'), undefined);
     assert.throws(() => new ServiceHost().add(echo, { nope: () => ({}) } as never), /has no method nope/);
     assert.throws(() => host.add(echo, {}), /already served/);
+  });
+
+  it("never reports a handler's failure as unprocessed, even a downstream refusal it rethrows", async () => {
+    const downstream = refusedStatus(Status.UNAVAILABLE, 'downstream is draining');
+    downstream.metadata.set('x-kept', 'yes');
+    const refuseFirst = async (_ctx: CallContext, next: () => Promise<unknown>) => {
+      if (refuse) throw refusedStatus(Status.RESOURCE_EXHAUSTED, 'over the limit');
+      return next();
+    };
+    let refuse = false;
+    const host = new ServiceHost({ interceptors: [refuseFirst] }).add(echo, {
+      unary: () => Promise.reject(downstream),
+    });
+    const failed = await host
+      .lookup(unary.path)!
+      .invoke(context(), {})
+      .catch((e: StatusError) => e);
+    assert.ok(failed instanceof StatusError);
+    assert.equal(failed.code, Status.UNAVAILABLE);
+    assert.equal(failed.unprocessed, false, 'the handler ran');
+    assert.equal(failed.metadata.has(UNPROCESSED_TRAILER), false);
+    assert.equal(failed.metadata.getString('x-kept'), 'yes', 'other trailers stay');
+    // A refusal before the handler (an interceptor: limits, drain) is still unprocessed.
+    refuse = true;
+    const refused = await host
+      .lookup(unary.path)!
+      .invoke(context(), {})
+      .catch((e: StatusError) => e);
+    assert.equal((refused as StatusError).unprocessed, true);
   });
 
   it('answers UNIMPLEMENTED for a method without a handler', async () => {

@@ -1,5 +1,5 @@
 import type { MethodDescriptor, ServiceDescriptor } from '../contract/descriptors.ts';
-import { StatusError } from '../contract/errors.ts';
+import { asProcessed, StatusError } from '../contract/errors.ts';
 import { Status } from '../contract/status.ts';
 import { currentCallStorage, propagationWanted, type ServerCallContext } from './context.ts';
 import { chainServer, type ServerInterceptor } from './interceptors.ts';
@@ -88,9 +88,10 @@ export class ServiceHost {
           new StatusError(Status.UNIMPLEMENTED, `method ${descriptor.fullName} is not implemented`),
         );
       }
+      // Interceptors (limits) may refuse a call unprocessed; once the handler runs, it is processed.
       const last = descriptor.responseStream
-        ? () => drain(handler(input, ctx), ctx, send)
-        : () => settle(handler, input, ctx);
+        ? () => drain(handler(input, ctx), ctx, send).catch(rethrowProcessed)
+        : () => settle(handler, input, ctx).catch(rethrowProcessed);
       const chained = interceptors.length === 0 ? last : () => chainServer(interceptors, ctx, last);
       const scoped = propagate ?? propagationWanted();
       return scoped ? currentCallStorage.run(ctx, chained) : chained();
@@ -100,6 +101,10 @@ export class ServiceHost {
       invoke: (ctx, input, send) => withDeadline(ctx, () => run(ctx, input, send)),
     };
   }
+}
+
+function rethrowProcessed(err: unknown): never {
+  throw asProcessed(err);
 }
 
 function settle(handler: AnyHandler, input: unknown, ctx: ServerCallContext): Promise<unknown> {
