@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InstanceTable } from '../../discovery/instance-table.ts';
 import { sendError } from '../http-kit.ts';
+import { LatestEventWriter } from '../latest-event-writer.ts';
 
 export interface WatchStreamOptions {
   /** Open streams at most; more are refused with 503. */
@@ -11,35 +12,13 @@ export interface WatchStreamOptions {
   stallMs: number;
 }
 
-/** One open event stream. */
-class Watcher {
+/** One open event stream: the instances of `service`. */
+class Watcher extends LatestEventWriter {
   readonly service: string;
-  readonly res: ServerResponse;
-  /** The newest event not yet written because the socket was full: a slow reader gets only the latest. */
-  pending: Buffer | string | undefined;
-  /** When the socket last filled up without draining since (0 when it is keeping up). */
-  stalledSince = 0;
 
   constructor(service: string, res: ServerResponse) {
+    super(res);
     this.service = service;
-    this.res = res;
-  }
-
-  send(text: Buffer | string): void {
-    // Writing after end would emit an 'error' nobody listens to.
-    if (this.res.writableEnded || this.res.destroyed) return;
-    if (this.res.writableNeedDrain) {
-      this.pending = text;
-      return;
-    }
-    if (!this.res.write(text) && this.stalledSince === 0) this.stalledSince = Date.now();
-  }
-
-  drained(): void {
-    this.stalledSince = 0;
-    const pending = this.pending;
-    this.pending = undefined;
-    if (pending !== undefined) this.send(pending);
   }
 }
 

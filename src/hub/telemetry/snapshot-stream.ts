@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendError } from '../http-kit.ts';
+import { LatestEventWriter } from '../latest-event-writer.ts';
 import type { DashboardSnapshot } from './snapshot.ts';
 
 export interface SnapshotStreamOptions {
@@ -13,34 +14,6 @@ export interface SnapshotStreamOptions {
   maxStreams: number;
 }
 
-/** One open dashboard stream. */
-class Reader {
-  readonly res: ServerResponse;
-  /** The newest event not written because the socket was full: a slow reader skips the rest. */
-  pending: Buffer | string | undefined;
-  stalledSince = 0;
-
-  constructor(res: ServerResponse) {
-    this.res = res;
-  }
-
-  send(event: Buffer | string): void {
-    if (this.res.writableEnded || this.res.destroyed) return;
-    if (this.res.writableNeedDrain) {
-      this.pending = event;
-      return;
-    }
-    if (!this.res.write(event) && this.stalledSince === 0) this.stalledSince = Date.now();
-  }
-
-  drained(): void {
-    this.stalledSince = 0;
-    const pending = this.pending;
-    this.pending = undefined;
-    if (pending !== undefined) this.send(pending);
-  }
-}
-
 /**
  * `GET /api/v1/dashboard/stream`: server-sent events, `event: snapshot` with the whole
  * snapshot at once and then every `intervalMs`. One snapshot is built and encoded per tick
@@ -51,7 +24,7 @@ class Reader {
 export class SnapshotStream {
   readonly #build: () => Promise<DashboardSnapshot>;
   readonly #options: SnapshotStreamOptions;
-  readonly #readers = new Set<Reader>();
+  readonly #readers = new Set<LatestEventWriter>();
   #ticker: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #building = false;
@@ -90,7 +63,7 @@ export class SnapshotStream {
       'x-accel-buffering': 'no',
     });
     req.socket.setNoDelay(true);
-    const reader = new Reader(res);
+    const reader = new LatestEventWriter(res);
     this.#readers.add(reader);
     res.once('close', () => this.#remove(reader));
     res.on('drain', () => reader.drained());
@@ -140,7 +113,7 @@ export class SnapshotStream {
     }
   }
 
-  #remove(reader: Reader): void {
+  #remove(reader: LatestEventWriter): void {
     this.#readers.delete(reader);
     if (this.#readers.size === 0) this.#stopTimers();
   }
