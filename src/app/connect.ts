@@ -1,4 +1,4 @@
-import type { ClusterEvents } from '../cluster/cluster-events.ts';
+import { combineClusterEvents } from '../cluster/cluster-events.ts';
 import { type ClusterOptions, ClusterTransport } from '../cluster/cluster-transport.ts';
 import type { HealthCheckOptions, HealthProbe } from '../cluster/health-prober.ts';
 import type { ServiceDescriptor } from '../contract/descriptors.ts';
@@ -145,7 +145,9 @@ export function connect<S extends ServiceTypes = UntypedService>(
   const transport = byName
     ? clusterTransport(
         service,
-        observe ? { ...options, events: withEvents(options.events, observe) } : options,
+        observe
+          ? { ...options, events: combineClusterEvents(options.events, observe.clusterEvents()) }
+          : options,
       )
     : clientTransport(options);
   const interceptors = observe
@@ -159,28 +161,4 @@ export function connect<S extends ServiceTypes = UntypedService>(
   const client = createClient<S>(service, transport, { ...options, interceptors }) as ConnectedClient<S>;
   Object.defineProperty(client, 'close', { value: () => transport.close(), enumerable: false });
   return client;
-}
-
-/** The caller's cluster events and the observer's, both told. */
-function withEvents(events: ClusterEvents | undefined, observe: Observability): ClusterEvents | undefined {
-  const metrics = observe.clusterEvents();
-  if (!events || !metrics) return events ?? metrics;
-  return {
-    retry: (e) => {
-      events.retry?.(e);
-      metrics.retry?.(e);
-    },
-    retryBudgetExhausted: (e) => {
-      events.retryBudgetExhausted?.(e);
-      metrics.retryBudgetExhausted?.(e);
-    },
-    ejected: (e) => {
-      events.ejected?.(e);
-      metrics.ejected?.(e);
-    },
-    ejectionEnded: (e) => {
-      events.ejectionEnded?.(e);
-      metrics.ejectionEnded?.(e);
-    },
-  };
 }

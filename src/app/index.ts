@@ -18,6 +18,7 @@ export {
   type TransportKind,
   type TransportOptions,
 } from './connect.ts';
+export { EjectionReporter, type EjectionReporterOptions, type ReporterTimers } from './ejection-reporter.ts';
 export { limitsInterceptor, type ServerLimits } from './limits.ts';
 export * from './messaging/index.ts';
 export { Observability, type ObservabilityOptions } from './observability.ts';

@@ -6,7 +6,7 @@
  */
 import type { Tracer } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { ClusterEvents } from '../cluster/cluster-events.ts';
+import { type ClusterEvents, combineClusterEvents } from '../cluster/cluster-events.ts';
 import type { ClientInterceptor, ServerInterceptor } from '../core/interceptors.ts';
 import type { Broker } from '../messaging/broker.ts';
 import { createLogger, type Logger, type LoggerOptions } from '../observe/log.ts';
@@ -19,6 +19,7 @@ import { tracingInterceptors } from '../observe/tracing/interceptors.ts';
 import { otlpTracesUrl, startTracing, type Tracing } from '../observe/tracing/start-tracing.ts';
 import { TracedBroker } from '../observe/tracing/traced-broker.ts';
 import type { HttpEndpoint } from '../transports/http/index.ts';
+import { EjectionReporter } from './ejection-reporter.ts';
 
 export interface ObservabilityOptions {
   /** The service's name in spans, metrics and logs: $SWITCHBOARD_SERVICE_NAME, else "switchboard". */
@@ -38,18 +39,32 @@ export interface ObservabilityOptions {
   metrics?: Metrics | boolean;
   /** Process metrics (CPU, memory, event loop) in the registry: on unless false. */
   processMetrics?: boolean;
+  /**
+   * The port of the metrics listener a `Server` without an HTTP transport starts, so that
+   * every service can be scraped: 0 (unless set) picks a free one, which the server announces
+   * in its registration's metadata (`metrics`); false starts none.
+   */
+  metricsPort?: number | false;
   /** Log level: $LOG_LEVEL, else 'info'. */
   logLevel?: LoggerOptions['level'];
   /** Where log lines go: stdout unless set. */
   logDestination?: NodeJS.WritableStream;
+  /**
+   * Tell the hub which instances this process's clients by name eject, for the dashboard: on
+   * when there is a hub, unless false.
+   */
+  reportEjections?: boolean;
 }
 
 export class Observability {
   readonly service: string;
   readonly metrics: Metrics | undefined;
   readonly logger: Logger;
+  /** Where a server without an HTTP transport serves metrics: a port (0: a free one), or false. */
+  readonly metricsPort: number | false;
   readonly #tracing: Tracing | undefined;
   readonly #stopWatches: (() => void)[] = [];
+  readonly #ejections: EjectionReporter | undefined;
 
   constructor(options: ObservabilityOptions = {}) {
     this.service = options.service ?? process.env.SWITCHBOARD_SERVICE_NAME ?? 'switchboard';
@@ -70,11 +85,19 @@ export class Observability {
         : options.metrics === false
           ? undefined
           : new Metrics({ processMetrics: options.processMetrics ?? true });
+    this.metricsPort = this.metrics ? (options.metricsPort ?? 0) : false;
     this.logger = createLogger({
       service: this.service,
       level: options.logLevel,
       destination: options.logDestination,
     });
+    if (hubUrl && (options.reportEjections ?? true)) {
+      this.#ejections = new EjectionReporter({
+        hubUrl,
+        by: this.service,
+        onError: (err) => this.logger.warn({ err }, 'ejection report to the hub failed'),
+      });
+    }
   }
 
   /** The tracer spans are made with; undefined with tracing off. */
@@ -100,9 +123,9 @@ export class Observability {
     return out;
   }
 
-  /** What a client by name reports of its governance (retries, ejections), as metrics. */
+  /** What a client by name reports of its governance (retries, ejections): as metrics, and ejections to the hub. */
   clusterEvents(): ClusterEvents | undefined {
-    return this.metrics ? clusterMetricsObserver(this.metrics) : undefined;
+    return combineClusterEvents(this.metrics && clusterMetricsObserver(this.metrics), this.#ejections);
   }
 
   /** `broker` with spans around publish and process and metrics of both (lag from its stats()). */
@@ -122,9 +145,10 @@ export class Observability {
     return this.metrics ? { [METRICS_PATH]: metricsEndpoint(this.metrics) } : {};
   }
 
-  /** Exports the spans still batched and stops the broker watches. */
+  /** Exports the spans still batched, stops the broker watches and the ejection reports. */
   async shutdown(): Promise<void> {
     for (const stop of this.#stopWatches.splice(0)) stop();
+    await this.#ejections?.close();
     await this.#tracing?.shutdown();
     this.logger.flush();
   }

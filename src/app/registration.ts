@@ -34,7 +34,7 @@ export function instancesFor(
     if (!address) continue;
     endpoints.push({
       transport,
-      host: options.advertiseHost ?? advertised(address.host),
+      host: advertisedHost(address.host, options.advertiseHost),
       port: address.port,
       ...(address.tls ? { tls: true } : {}),
     });
@@ -54,8 +54,12 @@ export function instancesFor(
   }));
 }
 
-/** A wildcard listen address is not one others can dial: use this host's first external IPv4. */
-function advertised(host: string): string {
+/**
+ * The host others dial for a listen address: `advertiseHost` when set; for a wildcard address
+ * (not one others can dial) this host's first external IPv4.
+ */
+export function advertisedHost(host: string, advertiseHost?: string): string {
+  if (advertiseHost !== undefined) return advertiseHost;
   if (host !== '0.0.0.0' && host !== '::') return host;
   for (const list of Object.values(os.networkInterfaces())) {
     for (const entry of list ?? []) if (entry.family === 'IPv4' && !entry.internal) return entry.address;

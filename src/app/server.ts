@@ -3,6 +3,7 @@ import { ServiceHost, type ServiceHostOptions } from '../core/host.ts';
 import type { ListenAddress, ServerTransport } from '../core/transport.ts';
 import type { Implementation, ServiceTypes, UntypedService } from '../core/types.ts';
 import type { Lease } from '../discovery/registry.ts';
+import { METRICS_PATH, type MetricsListener, serveMetrics } from '../observe/metrics/endpoint.ts';
 import { HealthService } from '../services/health.ts';
 import { ReflectionService } from '../services/reflection.ts';
 import { GrpcServer, type GrpcServerOptions } from '../transports/grpc/index.ts';
@@ -12,7 +13,7 @@ import { type ApiDocumentsOptions, apiDocumentEndpoints } from './api-documents.
 import type { TransportKind } from './connect.ts';
 import { limitsInterceptor, type ServerLimits } from './limits.ts';
 import type { Observability } from './observability.ts';
-import { instancesFor, type RegistrationOptions, registerAll } from './registration.ts';
+import { advertisedHost, instancesFor, type RegistrationOptions, registerAll } from './registration.ts';
 
 export interface ServerOptions extends ServiceHostOptions {
   /** Serve gRPC (HTTP/2) with these options; omitted or false: not served. */
@@ -31,7 +32,8 @@ export interface ServerOptions extends ServiceHostOptions {
   apiDocuments?: ApiDocumentsOptions | false;
   /**
    * Spans and metrics for every call on every transport, and `/metrics` on the HTTP transport
-   * (docs/observability.md). Its interceptors run first, so calls shed by `limits` count too.
+   * (docs/observability.md) — without one, on a listener of its own at `observe.metricsPort`.
+   * Its interceptors run first, so calls shed by `limits` count too.
    */
   observe?: Observability;
 }
@@ -50,6 +52,7 @@ export class Server {
   readonly #options: ServerOptions;
   readonly #transports: ServerTransport[] = [];
   #addresses: ServerAddresses = {};
+  #metricsListener: MetricsListener | undefined;
   #leases: Lease[] = [];
   #deregisterDelayMs = 0;
 
@@ -78,6 +81,15 @@ export class Server {
     return this.#addresses;
   }
 
+  /**
+   * Where this server's metrics are scraped once listening: `/metrics` on the HTTP transport,
+   * else the listener `observe.metricsPort` asked for; undefined without metrics.
+   */
+  get metricsUrl(): string | undefined {
+    const address = this.#metricsAddress();
+    return address && metricsUrl(address.host, address.port, address.tls);
+  }
+
   /** The registrations `register()` holds until `close()`. */
   get leases(): readonly Lease[] {
     return this.#leases;
@@ -98,12 +110,26 @@ export class Server {
         addresses[kind] = await transport.listen();
         this.#transports.push(transport);
       }
+      // Every service can be scraped: one without an HTTP port gets a listener for metrics alone.
+      const { metrics, metricsPort } = this.#options.observe ?? {};
+      if (metrics && metricsPort !== false && metricsPort !== undefined && !http) {
+        const host = Object.values(addresses)[0]?.host ?? '127.0.0.1';
+        this.#metricsListener = await serveMetrics(metrics, { host, port: metricsPort });
+      }
     } catch (err) {
       await this.close(0);
       throw err;
     }
     this.#addresses = addresses;
     return addresses;
+  }
+
+  #metricsAddress(): (ListenAddress & { tls: boolean }) | undefined {
+    const { http } = this.#options;
+    const address = this.#addresses.http;
+    if (http && address && this.#options.observe?.metrics) return { ...address, tls: http.tls !== undefined };
+    const listener = this.#metricsListener;
+    return listener && { host: listener.host, port: listener.port, tls: false };
   }
 
   /** The plain GET endpoints beside the methods; the user's own (`http.endpoints`) win. */
@@ -139,7 +165,14 @@ export class Server {
         { ...address, tls: tls[kind as TransportKind] },
       ]),
     );
-    const instances = instancesFor(this.host.services, addresses, options);
+    const metrics = this.#metricsAddress();
+    const metadata = metrics
+      ? {
+          metrics: metricsUrl(advertisedHost(metrics.host, options.advertiseHost), metrics.port, metrics.tls),
+          ...options.metadata,
+        }
+      : options.metadata;
+    const instances = instancesFor(this.host.services, addresses, { ...options, metadata });
     this.#leases.push(...(await registerAll(options.registry, instances, options.ttlMs)));
     this.#deregisterDelayMs = options.deregisterDelayMs ?? 500;
   }
@@ -180,6 +213,12 @@ export class Server {
     }
     this.health.shutdown();
     const transports = this.#transports.splice(0);
-    await Promise.all(transports.map((t) => t.close(graceMs)));
+    const listener = this.#metricsListener;
+    this.#metricsListener = undefined;
+    await Promise.all([...transports.map((t) => t.close(graceMs)), listener?.close()]);
   }
+}
+
+function metricsUrl(host: string, port: number, tls: boolean): string {
+  return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}${METRICS_PATH}`;
 }

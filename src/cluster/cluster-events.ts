@@ -38,3 +38,40 @@ export interface ClusterEvents {
   ejected?(event: EjectionEvent): void;
   ejectionEnded?(event: EjectionEvent & { readonly reason: EjectionEnd }): void;
 }
+
+/**
+ * One ClusterEvents that tells each of `observers` in order (undefined ones are skipped): the
+ * caller's own events, metrics, the hub's ejection reports. Only hooks some observer has are
+ * defined, so a cluster can still tell when nobody listens to one.
+ */
+export function combineClusterEvents(
+  ...observers: readonly (ClusterEvents | undefined)[]
+): ClusterEvents | undefined {
+  const present = observers.filter((o): o is ClusterEvents => o !== undefined);
+  if (present.length <= 1) return present[0];
+  const combined: ClusterEvents = {};
+  const retry = hooks(present, (o) => o.retry?.bind(o));
+  if (retry) combined.retry = retry;
+  const exhausted = hooks(present, (o) => o.retryBudgetExhausted?.bind(o));
+  if (exhausted) combined.retryBudgetExhausted = exhausted;
+  const ejected = hooks(present, (o) => o.ejected?.bind(o));
+  if (ejected) combined.ejected = ejected;
+  const ended = hooks(present, (o) => o.ejectionEnded?.bind(o));
+  if (ended) combined.ejectionEnded = ended;
+  return combined;
+}
+
+/** One hook calling every observer's, or undefined when none has it. */
+function hooks<E>(
+  observers: readonly ClusterEvents[],
+  pick: (observer: ClusterEvents) => ((event: E) => void) | undefined,
+): ((event: E) => void) | undefined {
+  const all = observers.flatMap((o) => {
+    const hook = pick(o);
+    return hook ? [hook] : [];
+  });
+  if (all.length === 0) return undefined;
+  return (event) => {
+    for (const hook of all) hook(event);
+  };
+}

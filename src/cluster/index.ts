@@ -1,5 +1,11 @@
 export { retryable, type Verdict, verdictOf } from './call-outcome.ts';
-export type { ClusterEvents, EjectionEnd, EjectionEvent, RetryEvent } from './cluster-events.ts';
+export {
+  type ClusterEvents,
+  combineClusterEvents,
+  type EjectionEnd,
+  type EjectionEvent,
+  type RetryEvent,
+} from './cluster-events.ts';
 export {
   type ClusterOptions,
   ClusterTransport,

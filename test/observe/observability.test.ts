@@ -1,15 +1,18 @@
 /**
  * The one-line setup: an Observability given to Server and connect() traces and counts every
- * call, serves /metrics on the HTTP transport, and wraps a broker; with tracing off nothing is
- * exported and calls still count.
+ * call, serves /metrics on the HTTP transport (or on a listener of its own without one, named
+ * in the registration), and wraps a broker; with tracing off nothing is exported and calls
+ * still count.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { connect, Observability, Server } from '../../src/app/index.ts';
+import { StaticRegistry } from '../../src/discovery/static/registry.ts';
 import { MemoryBroker } from '../../src/messaging/memory/broker.ts';
 import { type EchoService, echoContract, echoImplementation } from '../fixtures/echo-service.ts';
+import { family, parseWithPython, scrape } from '../support/prometheus-text.ts';
 import { waitFor } from '../support/wait.ts';
 
 const echo = echoContract().service('sb.test.Echo');
@@ -109,5 +112,68 @@ describe('Observability on Server and connect()', () => {
     assert.equal(quiet.tracer, undefined);
     assert.equal(quiet.serverInterceptors().length, 1, 'metrics only');
     await quiet.shutdown();
+  });
+});
+
+describe('metrics of a server without an HTTP transport', () => {
+  it('serves them on a listener of its own, announced in the registration, closed with the server', async () => {
+    const observe = new Observability({ service: 'grpc-only', tracing: false, logLevel: 'silent' });
+    const server = new Server({ grpc: { host: '127.0.0.1', port: 0 }, observe }).add<EchoService>(
+      echo,
+      echoImplementation,
+    );
+    const registry = new StaticRegistry();
+    try {
+      assert.equal(server.metricsUrl, undefined, 'nothing before listen()');
+      await server.listen();
+      const url = server.metricsUrl;
+      assert.match(url ?? '', /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      assert.notEqual(new URL(url!).port, String(server.addresses.grpc!.port));
+
+      const address = server.addresses.grpc!;
+      const client = connect<EchoService>(echo, { target: `grpc://${address.host}:${address.port}` });
+      await client.unary({ text: 'counted' });
+      await client.close();
+      const { contentType, text } = await scrape(url!);
+      assert.match(contentType ?? '', /^text\/plain; version=0\.0\.4/);
+      const families = await parseWithPython(text);
+      const ok = family(families, 'switchboard_server_requests').samples.find(
+        (s) => s.labels.transport === 'grpc' && s.labels.method === 'Unary' && s.labels.code === 'OK',
+      );
+      assert.equal(ok?.value, 1, 'the gRPC call is counted');
+      family(families, 'process_cpu_user_seconds');
+
+      await server.register({ registry, deregisterDelayMs: 0, metadata: { team: 'shop' } });
+      const [instance] = await registry.list('sb.test.Echo');
+      assert.deepEqual(instance?.metadata, { metrics: url, team: 'shop' });
+
+      await server.close(0);
+      await assert.rejects(fetch(url!, { signal: AbortSignal.timeout(2000) }), 'the listener is closed');
+    } finally {
+      await server.close(0);
+      await registry.close();
+      await observe.shutdown();
+    }
+  });
+
+  it('starts none with metricsPort false, and names the HTTP port when there is one', async () => {
+    const none = new Observability({ tracing: false, metricsPort: false, logLevel: 'silent' });
+    const grpcOnly = new Server({ grpc: { host: '127.0.0.1', port: 0 }, observe: none });
+    const withHttp = new Server({
+      grpc: { host: '127.0.0.1', port: 0 },
+      http: { host: '127.0.0.1', port: 0 },
+      observe: new Observability({ tracing: false, processMetrics: false, logLevel: 'silent' }),
+    });
+    try {
+      await grpcOnly.listen();
+      assert.equal(grpcOnly.metricsUrl, undefined);
+      const addresses = await withHttp.listen();
+      assert.equal(withHttp.metricsUrl, `http://127.0.0.1:${addresses.http!.port}/metrics`);
+      assert.equal((await scrape(withHttp.metricsUrl!)).contentType?.startsWith('text/plain'), true);
+    } finally {
+      await grpcOnly.close(0);
+      await withHttp.close(0);
+      await none.shutdown();
+    }
   });
 });

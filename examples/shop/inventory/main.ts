@@ -122,4 +122,4 @@ const server = await svc.serve<InventoryService>(svc.shop.inventory, inventory, 
 // Release (and Reserve) also arrive as commands: run once per idempotency key, retried on failure.
 const commands = await serveCommands(server, svc.broker, { startAt: 'earliest', handlerTimeoutMs: 5_000 });
 svc.onStop(() => commands.close());
-svc.ready(`${catalog.length} products; Release and Reserve also as commands`);
+await svc.ready(`${catalog.length} products; Release and Reserve also as commands`);

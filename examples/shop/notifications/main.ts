@@ -30,4 +30,4 @@ const subscriptions = [
   ),
 ];
 svc.onStop(() => Promise.all(subscriptions.map((s) => s.close())));
-svc.ready('notifying customers of orders and payments');
+await svc.ready('notifying customers of orders and payments');

@@ -18,7 +18,7 @@ import {
   type PaymentSucceeded,
   type PlaceOrderRequest,
 } from '../lib/gen/shop.ts';
-import { relay, startService } from '../lib/service.ts';
+import { startService } from '../lib/service.ts';
 
 const svc = await startService('orders');
 const inventory = svc.connect<InventoryService>(svc.shop.inventory, 'native');
@@ -43,7 +43,7 @@ const ordersService: Implementation<OrdersService> = {
     const id = `ord_${randomBytes(6).toString('hex')}`;
     // Inventory checks the lines and takes the stock, or refuses (NOT_FOUND, FAILED_PRECONDITION,
     // INVALID_ARGUMENT): its status reaches the caller as is. The deadline is the caller's.
-    const reservation = await inventory.reserve({ orderId: id, lines: req.lines }).catch(relay);
+    const reservation = await inventory.reserve({ orderId: id, lines: req.lines });
     const order: Order = {
       id,
       customerId: req.customerId,
@@ -126,4 +126,4 @@ const unpaid = await svc.events.subscribe(
 svc.onStop(() => unpaid.close());
 
 await svc.serve<OrdersService>(svc.shop.orders, ordersService, { grpc: 0 });
-svc.ready('taking orders; following payment outcomes');
+await svc.ready('taking orders; following payment outcomes');

@@ -75,4 +75,4 @@ const subscription = await svc.events.subscribe(Placed, onOrderPlaced, {
   maxInFlight: 32,
 });
 svc.onStop(() => subscription.close());
-svc.ready(`charging orders from topic ${svc.events.topicOf(Placed)}`);
+await svc.ready(`charging orders from topic ${svc.events.topicOf(Placed)}`);

@@ -120,7 +120,7 @@ for (let waited = 0; !svc.stopping.aborted; waited++) {
   if (waited === 0) svc.log(`waiting for ${GatewayServiceName} to register`);
   await sleep(250);
 }
-svc.ready(`sending ${RPS} calls/s to ${GatewayServiceName} over HTTP`);
+await svc.ready(`sending ${RPS} calls/s to ${GatewayServiceName} over HTTP`);
 
 let inFlight = 0;
 const ticker = setInterval(() => {

@@ -54,6 +54,9 @@ export class DevSession {
   #watcher: FileWatcher | undefined;
   #startedAt = 0;
   #allReadyReported = false;
+  /** The dashboard's address, when the hub serves it; said again once start-up is over. */
+  #dashboardUrl: string | undefined;
+  #startupReported = false;
   /** While the services are first spawned: one progress line for all of them, after. */
   #launching = false;
 
@@ -103,7 +106,10 @@ export class DevSession {
       const kept = hub.dataDir ? `embedded log in ${path.join(hub.dataDir, 'broker')}` : 'in memory';
       this.#hubSay(`broker on ${this.#hub.brokerTarget} (${kept})`);
     }
-    if (await this.#servesDashboard()) this.#hubSay(`dashboard on ${this.#hub.url}/`);
+    if (await this.#servesDashboard()) {
+      this.#dashboardUrl = `${this.#hub.url}/`;
+      this.#hubSay(`dashboard on ${this.#dashboardUrl}`);
+    }
 
     this.#readiness = new ReadinessWatch(this.#hub.registry);
     this.#readiness.start(
@@ -228,6 +234,11 @@ export class DevSession {
         this.#allReadyReported = true;
         this.#devSay(`all ${plural(total, 'service')} ready in ${Date.now() - this.#startedAt} ms`);
       }
+      // The last line of the start-up summary, where the eye lands once the services are up.
+      if (!this.#startupReported && total > 0) {
+        this.#startupReported = true;
+        if (this.#dashboardUrl) this.#devSay(this.#bold(`dashboard: ${this.#dashboardUrl}`));
+      }
       return;
     }
     const ready = this.#running.filter((r) => r.process.state === 'ready').length;
@@ -304,6 +315,10 @@ export class DevSession {
     return (text) => {
       for (const line of text.split('\n')) this.#progress.above(`${prefix}${line}\n`);
     };
+  }
+
+  #bold(text: string): string {
+    return this.#options.colour ? `\x1b[1m${text}\x1b[0m` : text;
   }
 
   #dim(text: string): string {

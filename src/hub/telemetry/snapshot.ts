@@ -14,7 +14,10 @@ export interface DashboardSnapshot {
 }
 
 export interface ServiceView {
+  /** The name its spans carry (service.name), else the name it registered under. */
   name: string;
+  /** The contract services its instances registered ("shop.v1.Orders"): what has a contract. */
+  serves: string[];
   /** Registered instances; [] for a service known only from its spans. */
   instances: InstanceView[];
 }
@@ -67,15 +70,29 @@ export class SnapshotBuilder {
     return { time, services: this.#services(), edges: this.#sources.topology.edges(), topics };
   }
 
+  /**
+   * One node per process: registrations are named by contract service ("shop.v1.Orders"),
+   * spans by process ("orders"); a registered service whose server spans name a process is
+   * shown as that process, so each box on the graph has both its edges and its instances.
+   */
   #services(): ServiceView[] {
     const { registry, ejections, topology } = this.#sources;
-    const names = new Set(registry.services());
-    for (const name of topology.services()) names.add(name);
-    return [...names].sort().map((name) => ({
-      name,
-      instances: registry.entries(name).map((entry): InstanceView => {
+    const views = new Map<string, ServiceView>();
+    const view = (name: string) => {
+      let found = views.get(name);
+      if (!found) {
+        found = { name, serves: [], instances: [] };
+        views.set(name, found);
+      }
+      return found;
+    };
+    for (const name of topology.services()) view(name);
+    for (const service of registry.services()) {
+      const target = view(topology.processOf(service) ?? service);
+      target.serves.push(service);
+      for (const entry of registry.entries(service)) {
         const i = entry.instance;
-        return {
+        target.instances.push({
           id: i.id,
           service: i.service,
           endpoints: i.endpoints.map((e) => ({ transport: e.transport, host: e.host, port: e.port })),
@@ -83,9 +100,10 @@ export class SnapshotBuilder {
           ejected: ejections.isEjected(i.id),
           ...(i.zone === undefined ? {} : { zone: i.zone }),
           ...(i.version === undefined ? {} : { version: i.version }),
-        };
-      }),
-    }));
+        });
+      }
+    }
+    return [...views.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   async #topics(): Promise<TopicView[]> {

@@ -148,6 +148,11 @@ export class TopologyStats {
   }
 
   /** Services that sent spans within the window. */
+  /** The service.name (process) whose server spans serve `rpcService` ("shop.v1.Orders"), if seen. */
+  processOf(rpcService: string): string | undefined {
+    return this.#rpcServices.get(rpcService)?.service;
+  }
+
   services(): string[] {
     const since = this.#now() - this.#windowMs;
     return [...this.#seen].filter(([, at]) => at >= since).map(([name]) => name);

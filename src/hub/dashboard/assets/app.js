@@ -22,14 +22,18 @@ const traces = new TraceView($('traces').tBodies[0], $('waterfall'));
 
 function showSnapshot(snapshot) {
   const graph = renderGraph($('topology'), snapshot, (name) => {
-    void contract.show(name);
+    // A node is a process; its contract is that of the service it serves.
+    const node = (snapshot.services ?? []).find((s) => s.name === name);
+    void contract.show(node?.serves?.[0] ?? name);
     $('contract-section').scrollIntoView({ behavior: 'smooth', block: 'nearest' });
   });
   $('topology-empty').hidden = graph.nodes.length > 0;
   renderInstances($('instances').tBodies[0], snapshot);
   renderTopics($('topics').tBodies[0], snapshot);
   // Only registered services have a contract to show: the hub asks an instance for it.
-  contract.update((snapshot.services ?? []).filter((s) => s.instances?.length > 0).map((s) => s.name));
+  contract.update(
+    (snapshot.services ?? []).flatMap((s) => (s.instances?.length > 0 ? (s.serves ?? []) : [])),
+  );
   const time = typeof snapshot.time === 'number' ? snapshot.time : Date.parse(snapshot.time);
   $('snapshot-time').textContent = Number.isFinite(time) ? `updated ${formatClock(time)}` : '';
 }

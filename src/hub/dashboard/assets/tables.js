@@ -15,7 +15,14 @@ export function renderInstances(tbody, snapshot) {
         el(
           'tr',
           { 'data-testid': 'instance-row', 'data-instance-id': instance.id, 'data-service': service.name },
-          el('td', {}, service.name),
+          el(
+            'td',
+            {},
+            service.name,
+            instance.service && instance.service !== service.name
+              ? [el('br'), el('span', { class: 'muted' }, instance.service)]
+              : [],
+          ),
           el('td', { class: 'mono' }, instance.id),
           el(
             'td',
