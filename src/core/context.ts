@@ -8,6 +8,20 @@ import { timeRemaining } from './deadline.ts';
 /** Which transport carried a call; 'queue' for a command taken from a message broker. */
 export type TransportName = 'grpc' | 'http' | 'native' | 'inproc' | 'queue';
 
+/**
+ * Who is calling, as the TLS client certificate of the connection says (mutual TLS). Read
+ * once per connection by the transport; undefined on a connection without a client certificate.
+ */
+export interface PeerIdentity {
+  /** The name policies match: the URI SAN (SPIFFE-style), else the first DNS SAN, else the CN. */
+  readonly name: string;
+  /** URI SANs, e.g. `spiffe://switchboard.local/service/orders`. */
+  readonly uris: readonly string[];
+  readonly dnsNames: readonly string[];
+  /** The certificate subject's common name. */
+  readonly commonName?: string;
+}
+
 /** What a handler (and a server interceptor) knows about the call it serves. */
 export interface CallContext {
   readonly method: MethodDescriptor;
@@ -20,6 +34,8 @@ export interface CallContext {
   readonly transport: TransportName;
   /** The remote address, "host:port". */
   readonly peer: string;
+  /** The caller's certificate identity on a mutual-TLS connection. */
+  readonly identity?: PeerIdentity;
   /** Sent before the first response message (HTTP response headers, gRPC initial metadata). */
   readonly responseHeaders: Metadata;
   /** Sent with the status (HTTP trailers where possible, gRPC trailers). */
@@ -33,6 +49,7 @@ export interface ServerCallInit {
   deadline: number;
   transport: TransportName;
   peer: string;
+  identity?: PeerIdentity;
 }
 
 /**
@@ -45,6 +62,7 @@ export class ServerCallContext implements CallContext {
   readonly deadline: number;
   readonly transport: TransportName;
   readonly peer: string;
+  readonly identity: PeerIdentity | undefined;
   #responseHeaders: Metadata | undefined;
   #responseTrailers: Metadata | undefined;
   #controller: AbortController | undefined;
@@ -57,6 +75,7 @@ export class ServerCallContext implements CallContext {
     this.deadline = init.deadline;
     this.transport = init.transport;
     this.peer = init.peer;
+    this.identity = init.identity;
   }
 
   get signal(): AbortSignal {

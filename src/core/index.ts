@@ -2,6 +2,7 @@ export { type ClientOptions, createClient, PROPAGATED_HEADERS } from './client.t
 export {
   type CallContext,
   currentCall,
+  type PeerIdentity,
   ServerCallContext,
   type ServerCallInit,
   type TransportName,
