@@ -34,7 +34,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'core',
     'contract',
   ],
-  hub: ['observe', 'services', 'discovery', 'messaging', 'transports', 'core', 'contract'],
+  hub: ['observe', 'services', 'governance', 'discovery', 'messaging', 'transports', 'core', 'contract'],
   cli: [
     'app',
     'observe',

@@ -9,6 +9,7 @@ import { type Endpoint, endpointTarget } from '../discovery/instance.ts';
 import { GrpcClientTransport } from '../transports/grpc/index.ts';
 import { HttpClientTransport } from '../transports/http/index.ts';
 import { NativeClientTransport } from '../transports/native/index.ts';
+import type { TlsFiles } from '../transports/tls/tls-files.ts';
 import { standardHealthProbe } from './health-probe.ts';
 import type { Observability } from './observability.ts';
 
@@ -16,11 +17,17 @@ export type TransportKind = 'grpc' | 'http' | 'native';
 
 export const TRANSPORT_KINDS: readonly TransportKind[] = ['grpc', 'http', 'native'];
 
-export interface TlsClientOptions {
+/**
+ * A client's TLS: the CA to trust and, for mutual TLS, its certificate and key, inline or as
+ * PEM files (`caFile`, `certFile`, `keyFile`; read again for new connections when they change).
+ */
+export interface TlsClientOptions extends TlsFiles {
   ca?: string | Buffer;
   cert?: string | Buffer;
   key?: string | Buffer;
   servername?: string;
+  /** Trouble with changed files (the last good ones stay in use): a process warning unless set. */
+  onTlsFileError?: (err: Error) => void;
 }
 
 export interface TransportOptions {

@@ -40,6 +40,8 @@ export interface EjectionReporterOptions {
   timers?: ReporterTimers;
   /** Reads the time for the error rate limit. */
   clock?: Clock;
+  /** The hub's access token (docs/security.md#hub-access): `$SWITCHBOARD_TOKEN` unless set. */
+  token?: string;
 }
 
 /** One instance some client of this process has ejected, or whose end is still to be sent. */
@@ -57,6 +59,7 @@ interface Tracked {
 export class EjectionReporter implements Required<Pick<ClusterEvents, 'ejected' | 'ejectionEnded'>> {
   readonly #base: string;
   readonly #by: string;
+  readonly #headers: Record<string, string>;
   readonly #renewMs: number;
   readonly #timeoutMs: number;
   readonly #max: number;
@@ -73,6 +76,11 @@ export class EjectionReporter implements Required<Pick<ClusterEvents, 'ejected' 
   constructor(options: EjectionReporterOptions) {
     this.#base = `${options.hubUrl.replace(/\/+$/, '')}/api/v1/telemetry/instances/`;
     this.#by = options.by;
+    const token = options.token ?? (process.env.SWITCHBOARD_TOKEN || undefined);
+    this.#headers = {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    };
     this.#renewMs = options.renewMs ?? 20_000;
     this.#timeoutMs = options.timeoutMs ?? 2000;
     this.#max = options.maxInstances ?? 1000;
@@ -155,7 +163,7 @@ export class EjectionReporter implements Required<Pick<ClusterEvents, 'ejected' 
     try {
       res = await fetch(this.#base + encodeURIComponent(id), {
         method: 'PUT',
-        headers: { 'content-type': 'application/json' },
+        headers: this.#headers,
         body: JSON.stringify({ ejected, by: this.#by }),
         signal,
       });

@@ -9,6 +9,8 @@ import { ReflectionService } from '../services/reflection.ts';
 import { GrpcServer, type GrpcServerOptions } from '../transports/grpc/index.ts';
 import { type HttpEndpoint, HttpServer, type HttpServerOptions } from '../transports/http/index.ts';
 import { NativeServer, type NativeServerOptions } from '../transports/native/index.ts';
+import type { ServerTlsOptions } from '../transports/tls/server-tls.ts';
+import { type AccessPolicyOptions, accessPolicy } from './access-policy.ts';
 import { type ApiDocumentsOptions, apiDocumentEndpoints } from './api-documents.ts';
 import type { TransportKind } from './connect.ts';
 import { limitsInterceptor, type ServerLimits } from './limits.ts';
@@ -16,6 +18,11 @@ import type { Observability } from './observability.ts';
 import { advertisedHost, instancesFor, type RegistrationOptions, registerAll } from './registration.ts';
 
 export interface ServerOptions extends ServiceHostOptions {
+  /**
+   * TLS for every transport that sets no `tls` of its own: certificate and key (files are
+   * watched and rotated), and with a CA, mutual TLS (docs/security.md).
+   */
+  tls?: ServerTlsOptions;
   /** Serve gRPC (HTTP/2) with these options; omitted or false: not served. */
   grpc?: GrpcServerOptions | false;
   /** Serve HTTP/REST (JSON) with these options. */
@@ -36,6 +43,13 @@ export interface ServerOptions extends ServiceHostOptions {
    * Its interceptors run first, so calls shed by `limits` count too.
    */
   observe?: Observability;
+  /**
+   * Which callers (mTLS identities, or tokens) may call which methods, on every transport
+   * (docs/security.md#access-control). Checked after `observe` (refusals are traced and
+   * counted) and before `limits` (refused calls take no capacity). Everyone may call anything
+   * unless set.
+   */
+  access?: AccessPolicyOptions;
 }
 
 /** Where each transport listens once `listen()` has resolved. */
@@ -60,6 +74,7 @@ export class Server {
     this.#options = options;
     const interceptors = [
       ...(options.observe?.serverInterceptors() ?? []),
+      ...(options.access ? [accessPolicy(options.access)] : []),
       ...(options.limits ? [limitsInterceptor(options.limits)] : []),
       ...(options.interceptors ?? []),
     ];
@@ -97,7 +112,7 @@ export class Server {
 
   /** Starts every configured transport; if one fails to listen, the others are closed again. */
   async listen(): Promise<ServerAddresses> {
-    const { grpc, http, native } = this.#options;
+    const { grpc, http, native } = this.#transportOptions();
     const planned: [TransportKind, ServerTransport][] = [];
     if (grpc) planned.push(['grpc', new GrpcServer(this.host, grpc)]);
     if (http)
@@ -124,8 +139,19 @@ export class Server {
     return addresses;
   }
 
+  /** Each transport's options, with the server's `tls` where the transport sets none. */
+  #transportOptions(): Pick<ServerOptions, TransportKind> {
+    const { grpc, http, native, tls } = this.#options;
+    if (!tls) return { grpc, http, native };
+    return {
+      grpc: grpc && { ...grpc, tls: grpc.tls ?? tls },
+      http: http && { ...http, tls: http.tls ?? tls },
+      native: native && { ...native, tls: native.tls ?? tls },
+    };
+  }
+
   #metricsAddress(): (ListenAddress & { tls: boolean }) | undefined {
-    const { http } = this.#options;
+    const { http } = this.#transportOptions();
     const address = this.#addresses.http;
     if (http && address && this.#options.observe?.metrics) return { ...address, tls: http.tls !== undefined };
     const listener = this.#metricsListener;
@@ -153,7 +179,7 @@ export class Server {
     if (health !== undefined && health !== 'SERVING') {
       throw new Error(`register() needs a healthy server: its health is ${health}`);
     }
-    const { grpc, http, native } = this.#options;
+    const { grpc, http, native } = this.#transportOptions();
     const tls = {
       grpc: grpc ? grpc.tls !== undefined : false,
       http: http ? http.tls !== undefined : false,

@@ -8,18 +8,22 @@ import { UsageError } from './command.ts';
 export const BROKER_OPTIONS = {
   hub: { type: 'string' },
   broker: { type: 'string' },
+  token: { type: 'string' },
 } as const;
 
 export interface BrokerFlags {
   hub?: string;
   broker?: string;
+  /** The hub's access token; $SWITCHBOARD_TOKEN unless given. */
+  token?: string;
 }
 
 /** The lines of --help that describe BROKER_OPTIONS, for every command that takes them. */
 export const BROKER_FLAGS_HELP = `      --hub <url>         the hub whose broker to use (default $SWITCHBOARD_HUB, else
                           ${DEFAULT_HUB_URL})
       --broker <url>      a broker URL instead (default $SWITCHBOARD_BROKER): a hub's
-                          http://host:port, or hub://host:port for its broker port`;
+                          http://host:port, or hub://host:port for its broker port
+      --token <token>     the hub's access token (default $SWITCHBOARD_TOKEN)`;
 
 /**
  * How long the command line waits for a broker that does not answer: to find a hub's broker
@@ -64,7 +68,7 @@ export async function openBrokerFlags(flags: BrokerFlags): Promise<OpenedBroker>
   const { openBroker, redacted } = await import('../app/brokers/open-broker.ts');
   const label = /^https?:\/\//i.test(url) ? `hub at ${url}` : `broker at ${redacted(url)}`;
   try {
-    return { broker: await openBroker(url, { timeoutMs: BROKER_TIMEOUT_MS }), label };
+    return { broker: await openBroker(url, { timeoutMs: BROKER_TIMEOUT_MS, token: flags.token }), label };
   } catch (err) {
     if (err instanceof TypeError && from) throw new UsageError(`${from}: ${err.message}`);
     throw brokerFailure(err, label);

@@ -28,6 +28,7 @@ Options:
       --transport <name>    grpc (the default), http or native; by name: the endpoints
                             to prefer (native, then grpc, then http unless set)
       --hub <url>           call by name through the hub (default $SWITCHBOARD_HUB)
+      --token <token>       the hub's access token (default $SWITCHBOARD_TOKEN)
       --consul <url>        call by name through a Consul agent
       --eureka <url>        call by name through a Eureka server
   -p, --proto <file>        .proto file(s) of the contract (repeatable); without it the

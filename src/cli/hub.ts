@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { StatusError } from '../contract/errors.ts';
 import { Status } from '../contract/status.ts';
+import { HubAccessPolicy } from '../hub/access/policy.ts';
 import { DEFAULT_HUB_PORT, HubServer } from '../hub/server.ts';
 import { type Command, EXIT_OK, firstSignal, UsageError, usage } from './command.ts';
 
@@ -24,6 +25,9 @@ Options:
                       <dir>/broker across restarts (default: memory only)
       --broker-port <port>  the broker port (default: the HTTP port + 1, so ${DEFAULT_HUB_PORT + 1};
                       0 picks a free one; "off": no broker)
+      --access <file> an access policy (JSON): tokens, and who may read, register, publish,
+                      consume and see the dashboard (docs/security.md#hub-access); without
+                      one, everyone may do everything
   -h, --help          this text
 
 Prints "switchboard hub listening on http://host:port" and "broker on host:port" once it
@@ -44,6 +48,7 @@ export const hubCommand: Command = {
           host: { type: 'string' },
           data: { type: 'string', short: 'd' },
           'broker-port': { type: 'string' },
+          access: { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
         allowPositionals: true,
@@ -74,7 +79,14 @@ export const hubCommand: Command = {
       );
     }
     const host = values.host ?? '127.0.0.1';
+    let access: HubAccessPolicy | undefined;
+    try {
+      access = values.access === undefined ? undefined : HubAccessPolicy.from(values.access);
+    } catch (err) {
+      throw new UsageError(`--access: ${(err as Error).message}`);
+    }
     const hub = new HubServer({
+      access,
       port,
       host,
       dataDir: values.data,

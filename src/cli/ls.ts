@@ -15,6 +15,7 @@ health service) or UNREACHABLE, with the reason.
 
 Options:
       --hub <url>       the hub (default $SWITCHBOARD_HUB, else http://127.0.0.1:7070)
+      --token <token>   the hub's access token (default $SWITCHBOARD_TOKEN)
       --consul <url>    read a Consul agent instead (http://127.0.0.1:8500)
       --eureka <url>    read a Eureka server instead (http://127.0.0.1:8761/eureka)
       --json            machine-readable output

@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { StatusError } from '../contract/errors.ts';
 import { callCommand } from './call.ts';
+import { certsCommand } from './certs.ts';
 import {
   type CliIo,
   type Command,
@@ -32,6 +33,7 @@ const COMMANDS: readonly Command[] = [
   registerCommand,
   publishCommand,
   subscribeCommand,
+  certsCommand,
 ];
 
 function mainHelp(): string {

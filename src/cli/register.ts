@@ -26,6 +26,7 @@ Arguments:
 
 Options:
       --hub <url>        the hub (default $SWITCHBOARD_HUB, else http://127.0.0.1:7070)
+      --token <token>    the hub's access token (default $SWITCHBOARD_TOKEN)
       --consul <url>     register with a Consul agent instead
       --eureka <url>     register with a Eureka server instead
       --id <id>          the instance id (default: from the first target, e.g. 127.0.0.1-50051)

@@ -8,12 +8,15 @@ export const REGISTRY_OPTIONS = {
   hub: { type: 'string' },
   consul: { type: 'string' },
   eureka: { type: 'string' },
+  token: { type: 'string' },
 } as const;
 
 export interface RegistryFlags {
   hub?: string;
   consul?: string;
   eureka?: string;
+  /** The hub's access token (docs/security.md#hub-access); $SWITCHBOARD_TOKEN unless given. */
+  token?: string;
 }
 
 /** Requests to a registry from the command line fail after this long. */
@@ -45,7 +48,11 @@ export async function openRegistry(
   try {
     if (flags.consul !== undefined) {
       const { ConsulRegistry } = await import('../discovery/consul/registry.ts');
-      return { registry: new ConsulRegistry({ url: flags.consul }), label: `consul at ${flags.consul}` };
+      // Consul's own token: --token, else $CONSUL_HTTP_TOKEN as Consul's tools read it.
+      return {
+        registry: new ConsulRegistry({ url: flags.consul, token: flags.token }),
+        label: `consul at ${flags.consul}`,
+      };
     }
     if (flags.eureka !== undefined) {
       const { EurekaRegistry } = await import('../discovery/eureka/registry.ts');
@@ -60,6 +67,7 @@ export async function openRegistry(
       url,
       requestTimeoutMs: REGISTRY_TIMEOUT_MS,
       onError: options.onError,
+      token: flags.token,
     });
     return { registry, label: `hub at ${registry.url}` };
   } catch (err) {

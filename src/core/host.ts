@@ -2,6 +2,7 @@ import type { MethodDescriptor, ServiceDescriptor } from '../contract/descriptor
 import { asProcessed, StatusError } from '../contract/errors.ts';
 import { Status } from '../contract/status.ts';
 import { currentCallStorage, propagationWanted, type ServerCallContext } from './context.ts';
+import { MAX_TIMEOUT_MS } from './deadline.ts';
 import { chainServer, type ServerInterceptor } from './interceptors.ts';
 import type { Implementation, ServiceTypes, UntypedService } from './types.ts';
 
@@ -151,11 +152,19 @@ function withDeadline(ctx: ServerCallContext, start: () => Promise<unknown>): Pr
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     if (remaining !== Infinity) {
-      timer = setTimeout(() => {
+      const expire = () => {
+        // setTimeout fires at once for a delay above 2^31-1 ms (a peer may send up to ~49 days):
+        // a deadline that far is waited for in steps.
+        const left = ctx.deadline - Date.now();
+        if (remaining > MAX_TIMEOUT_MS && left > 0) {
+          timer = setTimeout(expire, Math.min(left, MAX_TIMEOUT_MS));
+          return;
+        }
         const err = new StatusError(Status.DEADLINE_EXCEEDED, 'deadline exceeded');
         ctx.cancel(err);
         reject(err);
-      }, remaining);
+      };
+      timer = setTimeout(expire, Math.min(remaining, MAX_TIMEOUT_MS));
     }
     ctx.onCancel((reason) => {
       if (timer) clearTimeout(timer);

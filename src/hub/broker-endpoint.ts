@@ -2,11 +2,14 @@ import { ServiceHost } from '../core/host.ts';
 import type { ListenAddress } from '../core/transport.ts';
 import type { Broker } from '../messaging/broker.ts';
 import { BrokerService } from '../services/broker/broker-service.ts';
+import { BrokerAccess } from './access/broker-access.ts';
+import type { HubAccessPolicy } from './access/policy.ts';
 
 export { DEFAULT_HUB_BROKER_PORT } from '../services/broker/contract.ts';
 
 import { HealthService } from '../services/health.ts';
 import { NativeServer } from '../transports/native/server.ts';
+import type { ServerTlsOptions } from '../transports/tls/server-tls.ts';
 
 /** Largest message the broker port takes: a publish batch of big payloads. */
 const MAX_MESSAGE_BYTES = 64 << 20;
@@ -23,12 +26,16 @@ export class BrokerEndpoint {
   readonly service: BrokerService;
   readonly #server: NativeServer;
 
-  constructor(broker: Broker, host: string, port: number) {
+  /** With `access`, callers need a token or certificate the policy grants publish/subscribe. */
+  constructor(broker: Broker, host: string, port: number, access?: HubAccessPolicy, tls?: ServerTlsOptions) {
     this.broker = broker;
-    const services = new ServiceHost();
-    this.service = new BrokerService(broker).addTo(services);
+    const guard = access ? new BrokerAccess(access) : undefined;
+    const services = new ServiceHost({ interceptors: guard ? [guard.interceptor()] : [] });
+    this.service = new BrokerService(broker, {
+      authorize: guard ? (ctx, action, topic) => guard.authorize(ctx, action, topic) : undefined,
+    }).addTo(services);
     new HealthService().addTo(services);
-    this.#server = new NativeServer(services, { host, port, maxMessageBytes: MAX_MESSAGE_BYTES });
+    this.#server = new NativeServer(services, { host, port, maxMessageBytes: MAX_MESSAGE_BYTES, tls });
   }
 
   listen(): Promise<ListenAddress> {

@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { ListenAddress } from '../core/transport.ts';
@@ -7,6 +8,9 @@ import type { Broker } from '../messaging/broker.ts';
 import { LogBroker } from '../messaging/embedded/index.ts';
 import { MemoryBroker } from '../messaging/memory/broker.ts';
 import { closeAfterAnswer } from '../transports/http/response-writer.ts';
+import { type ServerTlsOptions, serverTls } from '../transports/tls/server-tls.ts';
+import { HubAccess } from './access/hub-access.ts';
+import type { HubAccessConfig, HubAccessPolicy } from './access/policy.ts';
 import { consulApi } from './api/consul-api.ts';
 import { eurekaApi } from './api/eureka-api.ts';
 import type { HubApi, HubState } from './api/hub-api.ts';
@@ -49,6 +53,16 @@ export interface HubServerOptions extends RegistryApiOptions {
   brokerPort?: number;
   /** Traces, topology and dashboard data (`/v1/traces`, `/api/v1/dashboard/…`): limits and timings. */
   telemetry?: TelemetryOptions;
+  /**
+   * Who may read and change what, on every API and the broker port (docs/security.md#hub-access):
+   * a policy, its configuration, or the path of its JSON file. Everything is allowed unless set.
+   */
+  access?: HubAccessPolicy | HubAccessConfig | string;
+  /**
+   * HTTPS on the hub's port and TLS on its broker port; with a CA, clients (services) must show
+   * a certificate it signed (docs/security.md). Files are watched and rotated.
+   */
+  tls?: ServerTlsOptions;
 }
 
 export const DEFAULT_HUB_PORT = 7070;
@@ -79,12 +93,14 @@ export class HubServer {
   /** The OTLP receiver, traces, topology and the dashboard's data. */
   readonly telemetry: TelemetryApi;
   readonly #options: HubServerOptions;
+  readonly #access: HubAccess;
   readonly #closing = new AbortController();
   readonly #registryApi: RegistryApi;
   readonly #apis: HubApi[];
   readonly #file: RegistryFile | undefined;
   readonly #dashboard = new DashboardAssets();
   #server: http.Server | undefined;
+  #stopTlsWatch: (() => void) | undefined;
   #brokerEndpoint: BrokerEndpoint | undefined;
   #brokerAddress: ListenAddress | undefined;
   #sweeper: NodeJS.Timeout | undefined;
@@ -98,7 +114,8 @@ export class HubServer {
   constructor(options: HubServerOptions = {}) {
     this.#options = options;
     this.registry = new InstanceTable({ maxInstances: options.maxInstances });
-    const state: HubState = { registry: this.registry, closing: this.#closing.signal };
+    this.#access = new HubAccess(options.access);
+    const state: HubState = { registry: this.registry, closing: this.#closing.signal, access: this.#access };
     this.#registryApi = new RegistryApi(state, options);
     // Ahead of the registry API, which answers every other /api/v1/ path itself.
     this.telemetry = new TelemetryApi(state, () => this.broker, options.telemetry);
@@ -117,22 +134,25 @@ export class HubServer {
     if (this.#server) throw new Error('the hub is already listening');
     await this.#file?.load();
     const requestTimeout = this.#options.requestTimeoutMs ?? 30_000;
-    const server = http.createServer(
-      {
-        // Both bound only the arrival of a request: watch streams and blocking queries that
-        // answer for minutes are not cut by them.
-        requestTimeout,
-        headersTimeout: Math.min(10_000, requestTimeout),
-        connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeout / 2)),
-        keepAliveTimeout: 5_000,
-      },
-      (req, res) => void this.#dispatch(req, res),
-    );
+    const secure = this.#options.tls ? serverTls(this.#options.tls) : undefined;
+    const settings: http.ServerOptions = {
+      // Both bound only the arrival of a request: watch streams and blocking queries that
+      // answer for minutes are not cut by them.
+      requestTimeout,
+      headersTimeout: Math.min(10_000, requestTimeout),
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeout / 2)),
+      keepAliveTimeout: 5_000,
+    };
+    const dispatch = (req: IncomingMessage, res: ServerResponse) => void this.#dispatch(req, res);
+    const server = secure
+      ? https.createServer({ ...settings, ...secure.options }, dispatch)
+      : http.createServer(settings, dispatch);
     server.on('connection', (socket) => {
       this.#connections++;
       socket.once('close', () => this.#connections--);
     });
     this.#server = server;
+    if (secure) this.#stopTlsWatch = secure.watch(server as https.Server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.#options.port ?? DEFAULT_HUB_PORT, this.#options.host ?? '127.0.0.1', () => {
@@ -152,7 +172,7 @@ export class HubServer {
     const address = this.#server?.address() as AddressInfo | null | undefined;
     if (!address) throw new Error('the hub is not listening');
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return `http://${host}:${address.port}`;
+    return `${this.#options.tls ? 'https' : 'http'}://${host}:${address.port}`;
   }
 
   /** The broker port's "host:port" (native transport) once listening; undefined without one. */
@@ -181,7 +201,13 @@ export class HubServer {
     const port =
       this.#options.brokerPort ??
       (hubPort === undefined ? DEFAULT_HUB_BROKER_PORT : hubPort === 0 ? 0 : hubPort + 1);
-    const endpoint = new BrokerEndpoint(broker, this.#options.host ?? '127.0.0.1', port);
+    const endpoint = new BrokerEndpoint(
+      broker,
+      this.#options.host ?? '127.0.0.1',
+      port,
+      this.#access.policy,
+      this.#options.tls,
+    );
     try {
       this.#brokerAddress = await endpoint.listen();
     } catch (err) {
@@ -210,6 +236,7 @@ export class HubServer {
   /** Ends watches and blocking queries, closes every connection, and saves the registry. */
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    this.#stopTlsWatch?.();
     this.#closing.abort();
     const server = this.#server;
     if (server) {
@@ -231,6 +258,7 @@ export class HubServer {
         return;
       }
       if (url.pathname === BROKER_INFO_PATH) {
+        this.#access.require(req, res, 'connect');
         this.#brokerInfo(res);
         return;
       }
@@ -239,12 +267,14 @@ export class HubServer {
         return;
       }
       if (url.pathname === HUB_METRICS_PATH) {
+        this.#access.require(req, res, 'dashboard');
         await this.#metrics.serve(req, res);
         return;
       }
       for (const api of this.#apis) {
         if (await api.handle(req, res, url)) return;
       }
+      if (this.#dashboard.serves(url)) this.#access.require(req, res, 'dashboard');
       if (await this.#dashboard.handle(req, res, url)) return;
       sendError(res, 404, `no hub endpoint ${req.method} ${url.pathname}`);
     } catch (err) {

@@ -54,13 +54,22 @@ export interface ResolvedSubscribeOptions {
   ackTimeoutMs: number;
 }
 
-function positiveInteger(what: string, value: unknown, fallback: number): number {
+function positiveInteger(
+  what: string,
+  value: unknown,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new TypeError(`${what} must be a positive integer`);
   }
+  if (value > max) throw new RangeError(`${what} must be at most ${max}`);
   return value;
 }
+
+/** A timer's longest delay: setTimeout fires at once for more (a redelivery storm for an ack timeout). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The defaults of SubscribeOptions (broker.ts), applied and checked. */
 export function resolveSubscribeOptions(options: unknown): ResolvedSubscribeOptions {
@@ -78,6 +87,6 @@ export function resolveSubscribeOptions(options: unknown): ResolvedSubscribeOpti
     startAt: o.startAt ?? 'latest',
     maxAttempts: positiveInteger('maxAttempts', o.maxAttempts, 5),
     deadLetterTopic: dlq,
-    ackTimeoutMs: positiveInteger('ackTimeoutMs', o.ackTimeoutMs, 30_000),
+    ackTimeoutMs: positiveInteger('ackTimeoutMs', o.ackTimeoutMs, 30_000, MAX_TIMER_MS),
   };
 }

@@ -22,6 +22,19 @@ async function until(what: string, predicate: () => Promise<boolean>, ms = 15_00
   }
 }
 
+/**
+ * Waits for an edge's arrow to be drawn. A level arrow's box has no height, which Playwright
+ * calls hidden, so "drawn" is: attached, with a path of some length.
+ */
+async function edgeDrawn(page: Page, selector: string): Promise<void> {
+  const edge = page.locator(selector);
+  await edge.waitFor({ state: 'attached' });
+  const length = await edge
+    .locator('path.edge-line')
+    .evaluate((path) => (path as unknown as { getTotalLength(): number }).getTotalLength());
+  assert.ok(length > 20, `${selector}: a path ${length} px long`);
+}
+
 describe('dashboard page', { skip: chromiumMissing(), timeout: 120_000 }, () => {
   let system: TracedSystem;
   let browser: Browser;
@@ -55,9 +68,9 @@ describe('dashboard page', { skip: chromiumMissing(), timeout: 120_000 }, () => 
     for (const name of ['loadgen', 'shop.Frontend', 'greet.Greeter', 'audit', `topic:${TOPIC}`]) {
       await page.locator(`[data-testid=node][data-node="${name}"]`).waitFor();
     }
-    await page.locator(EDGE).waitFor();
-    await page.locator('[data-testid=edge][data-from="loadgen"][data-to="shop.Frontend"]').waitFor();
-    await page.locator(`[data-testid=edge][data-from="shop.Frontend"][data-to="topic:${TOPIC}"]`).waitFor();
+    await edgeDrawn(page, EDGE);
+    await edgeDrawn(page, '[data-testid=edge][data-from="loadgen"][data-to="shop.Frontend"]');
+    await edgeDrawn(page, `[data-testid=edge][data-from="shop.Frontend"][data-to="topic:${TOPIC}"]`);
     assert.equal(await page.getByTestId('topology-empty').isHidden(), true);
     await page.screenshot({ path: artifact('overview.png'), fullPage: true });
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
 import { createClient } from '../../core/client.ts';
@@ -16,6 +17,7 @@ import type {
 } from '../../messaging/broker.ts';
 import { resolveSubscribeOptions, validateMessage, validateName } from '../../messaging/validate.ts';
 import { BROKER_SERVICE_NAME, type BrokerMethods, brokerContract } from '../../services/broker/contract.ts';
+import { clientTlsMaterial } from '../../transports/tls/client-tls.ts';
 import { clientTransport, type TlsClientOptions } from '../connect.ts';
 import { HubSubscription } from './hub-subscription.ts';
 import { PublishBatcher, type PublishBatcherOptions } from './publish-batcher.ts';
@@ -35,12 +37,40 @@ export interface HubBrokerOptions extends PublishBatcherOptions {
   drainTimeoutMs?: number;
   /** Backoff between attempts to reach the hub. 50 ms doubling to 2 s unless set. */
   reconnect?: BackoffOptions;
+  /**
+   * Sent as `authorization: Bearer <token>` on every call (and to the hub's HTTP port by
+   * fromHub) when the hub has an access policy. `$SWITCHBOARD_TOKEN` unless set.
+   */
+  token?: string;
   /** What the hub's broker guarantees: the embedded log's (everything) unless set. */
   capabilities?: BrokerCapabilities;
 }
 
 /** The hub's route that says where its broker listens (hub/server.ts serves it). */
 const HUB_BROKER_INFO_PATH = '/api/v1/broker';
+
+function brokerToken(options: { token?: string }): string | undefined {
+  return options.token ?? (process.env.SWITCHBOARD_TOKEN || undefined);
+}
+
+/** fetch, over the given TLS (the hub's CA, a client certificate) when the hub speaks HTTPS. */
+async function fetchWithTls(
+  url: URL,
+  tls: TlsClientOptions | boolean | undefined,
+  init: { headers: Record<string, string>; signal: AbortSignal },
+): Promise<{ status: number; ok: boolean; json(): Promise<unknown> }> {
+  if (url.protocol !== 'https:' || typeof tls !== 'object') return fetch(url, init);
+  const { ca, cert, key } = clientTlsMaterial(tls)();
+  const dispatcher = new Agent({ connect: { ca, cert, key, servername: tls.servername } });
+  try {
+    const response = await undiciFetch(url, { ...init, dispatcher });
+    // Read before the dispatcher closes under the body.
+    const body: unknown = response.ok ? await response.json() : undefined;
+    return { status: response.status, ok: response.ok, json: async () => body };
+  } finally {
+    void dispatcher.close();
+  }
+}
 
 const EMBEDDED_CAPABILITIES: BrokerCapabilities = {
   orderingPerKey: true,
@@ -77,9 +107,11 @@ export class HubBroker implements Broker {
       tls: options.tls,
       maxMessageBytes: 64 << 20,
     });
+    const token = brokerToken(options);
     this.#client = createClient<BrokerMethods>(
       brokerContract().service(BROKER_SERVICE_NAME),
       this.#transport,
+      token ? { metadata: { authorization: `Bearer ${token}` } } : {},
     );
     this.#batcher = new PublishBatcher((topic, messages) => this.#send(topic, messages), options);
   }
@@ -92,7 +124,9 @@ export class HubBroker implements Broker {
     const base = new URL(hubUrl);
     let info: { target?: unknown; capabilities?: BrokerCapabilities };
     try {
-      const response = await fetch(new URL(HUB_BROKER_INFO_PATH, base), {
+      const token = brokerToken(options);
+      const response = await fetchWithTls(new URL(HUB_BROKER_INFO_PATH, base), options.tls, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
         signal: AbortSignal.timeout(options.publishTimeoutMs ?? 10_000),
       });
       if (response.status === 404) throw new Error('it serves no broker');

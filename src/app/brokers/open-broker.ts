@@ -8,6 +8,8 @@ export interface OpenBrokerOptions {
    * to have a publish accepted, to join a group. 10 s unless set.
    */
   timeoutMs?: number;
+  /** The hub's token (docs/security.md#hub-access), for hub URLs: `$SWITCHBOARD_TOKEN` unless set. */
+  token?: string;
 }
 
 /**
@@ -23,6 +25,7 @@ const openHubByHttp: BrokerOpener = async (text, options) => {
   const url = parseBrokerUrl(text);
   return HubBroker.fromHub(url.pathname === '/' && !url.search ? url.origin : url.href, {
     publishTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    token: options.token,
   });
 };
 
@@ -36,6 +39,7 @@ const openHubPort: BrokerOpener = async (text, options) => {
   return new HubBroker({
     target: `${url.hostname}:${url.port || DEFAULT_HUB_BROKER_PORT}`,
     publishTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    token: options.token,
   });
 };
 

@@ -1,4 +1,5 @@
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
+import { type ClientTlsMaterialOptions, clientTlsMaterial } from '../../transports/tls/client-tls.ts';
 import { registryUrl } from '../http-url.ts';
 import { RegistryError } from '../registry.ts';
 
@@ -6,6 +7,18 @@ import { RegistryError } from '../registry.ts';
 export interface HubAnswer {
   status: number;
   body: unknown;
+}
+
+/** TLS to an https:// hub: the CA to trust and, for mutual TLS, a client certificate (inline or files). */
+export interface HubTlsOptions extends ClientTlsMaterialOptions {
+  servername?: string;
+}
+
+/** Each new connection takes the files' current material: rotated certificates need no new registry. */
+function hubConnector(tls: HubTlsOptions): buildConnector.connector {
+  const material = clientTlsMaterial(tls);
+  return (options, callback) =>
+    buildConnector({ servername: tls.servername, ...material() })(options, callback);
 }
 
 /** Largest answer read from the hub, whole or as one watch event. */
@@ -21,14 +34,22 @@ export class HubHttp {
   readonly #prefix: string;
   readonly #pool: Pool;
   readonly #timeoutMs: number;
+  /** `Authorization` on every request, when the hub wants a token. */
+  readonly #auth: Record<string, string>;
 
-  constructor(url: string, timeoutMs: number) {
+  constructor(url: string, timeoutMs: number, token?: string, tls?: HubTlsOptions) {
+    this.#auth = token ? { authorization: `Bearer ${token}` } : {};
     const parsed = registryUrl(url, 'hub', 'http://host:port');
     this.url = url.replace(/\/+$/, '');
     this.#prefix = parsed.pathname.replace(/\/+$/, '');
     this.#timeoutMs = timeoutMs;
     // Paths go to the pool as they are: a URL parser would resolve "." and ".." segments.
-    this.#pool = new Pool(parsed.origin, { pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+    this.#pool = new Pool(parsed.origin, {
+      pipelining: 1,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: tls && hubConnector(tls),
+    });
   }
 
   /** `/api/v1/<segments…>`, each segment URL-encoded (service names hold dots and slashes). */
@@ -44,7 +65,10 @@ export class HubHttp {
         method,
         path,
         signal,
-        headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' },
+        headers: {
+          ...this.#auth,
+          ...(body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? null : JSON.stringify(body),
       });
       const text = await readText(res.body, MAX_HUB_ANSWER_BYTES);
@@ -66,7 +90,7 @@ export class HubHttp {
       method: 'GET',
       path,
       signal,
-      headers: { accept: 'text/event-stream' },
+      headers: { ...this.#auth, accept: 'text/event-stream' },
       headersTimeout: this.#timeoutMs,
       bodyTimeout: idleMs,
     });

@@ -9,7 +9,7 @@ import {
   type Watch,
 } from '../registry.ts';
 import { RegistryHoldings } from '../registry-holdings.ts';
-import { HubHttp } from './hub-http.ts';
+import { HubHttp, type HubTlsOptions } from './hub-http.ts';
 import { hubHeartbeats } from './lease.ts';
 import { HubWatch } from './watch.ts';
 
@@ -24,6 +24,13 @@ export interface HubRegistryOptions {
   onError?: (err: Error) => void;
   /** Each request to the hub fails after this long. 10 s unless set. */
   requestTimeoutMs?: number;
+  /**
+   * Sent as `Authorization: Bearer <token>` to a hub with an access policy
+   * (docs/security.md#hub-access). `$SWITCHBOARD_TOKEN` unless set.
+   */
+  token?: string;
+  /** TLS to an https:// hub: its CA, and this service's certificate for mutual TLS (inline or files). */
+  tls?: HubTlsOptions;
   /** A watch stream silent this long (the hub sends a comment every 15 s) is reopened. 45 s unless set. */
   watchIdleMs?: number;
 }
@@ -44,7 +51,12 @@ export class HubRegistry implements Registry {
 
   constructor(options: HubRegistryOptions = {}) {
     const url = options.url ?? process.env.SWITCHBOARD_HUB ?? DEFAULT_HUB_URL;
-    this.#http = new HubHttp(url, options.requestTimeoutMs ?? 10_000);
+    this.#http = new HubHttp(
+      url,
+      options.requestTimeoutMs ?? 10_000,
+      options.token ?? (process.env.SWITCHBOARD_TOKEN || undefined),
+      options.tls,
+    );
     this.#onError = options.onError;
     this.#watchIdleMs = options.watchIdleMs ?? 45_000;
     this.#held = new RegistryHoldings(`the registry of hub ${this.#http.url} is closed`);
@@ -68,7 +80,11 @@ export class HubRegistry implements Registry {
     if (answer.status !== 200) throw this.#http.refused(`list ${service}`, answer);
     const instances = (answer.body as { instances?: unknown } | undefined)?.instances;
     if (!Array.isArray(instances)) throw this.#malformed(`list ${service}`);
-    return instances as ServiceInstance[];
+    try {
+      return instances.map((instance) => validateInstance(instance));
+    } catch (err) {
+      throw this.#malformed(`list ${service}`, err);
+    }
   }
 
   async services(): Promise<string[]> {
@@ -99,8 +115,9 @@ export class HubRegistry implements Registry {
     await this.#http.close();
   }
 
-  #malformed(what: string): RegistryError {
-    return new RegistryError(`hub at ${this.#http.url} answered ${what} with an unexpected body`);
+  #malformed(what: string, cause?: unknown): RegistryError {
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    return new RegistryError(`hub at ${this.#http.url} answered ${what} with an unexpected body${detail}`);
   }
 
   #report(err: Error): void {

@@ -1,6 +1,6 @@
 import { LineSplitter } from '../../transports/http/line-splitter.ts';
 import { type SseEvent, SseParser } from '../../transports/http/sse.ts';
-import type { ServiceInstance } from '../instance.ts';
+import { type ServiceInstance, validateInstance } from '../instance.ts';
 import { RegistryError, type Watch } from '../registry.ts';
 import { RetryTimer } from '../retry-timer.ts';
 import { type HubHttp, MAX_HUB_ANSWER_BYTES, readText } from './hub-http.ts';
@@ -66,7 +66,7 @@ export class HubWatch implements Watch {
         throw this.#http.refused('open the stream', { status: res.statusCode, body });
       }
       const lines = new LineSplitter(MAX_HUB_ANSWER_BYTES);
-      const parser = new SseParser();
+      const parser = new SseParser(MAX_HUB_ANSWER_BYTES);
       for await (const chunk of res.body) {
         for (const line of lines.push(chunk as Buffer)) {
           const event = parser.line(line);
@@ -92,9 +92,10 @@ export class HubWatch implements Watch {
     if (event.event !== 'instances' || this.#closed) return;
     let instances: ServiceInstance[];
     try {
-      const data = JSON.parse(event.data) as { instances?: unknown };
-      if (!Array.isArray(data.instances)) throw new Error('no instances array');
-      instances = data.instances as ServiceInstance[];
+      const data = JSON.parse(event.data) as { instances?: unknown } | null;
+      if (!Array.isArray(data?.instances)) throw new Error('no instances array');
+      // Checked as a registration is: callers index endpoints without looking twice.
+      instances = data.instances.map((instance) => validateInstance(instance));
     } catch (err) {
       throw new RegistryError(`hub at ${this.#http.url} sent a malformed event: ${(err as Error).message}`);
     }

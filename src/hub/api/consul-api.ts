@@ -9,6 +9,8 @@ import { parseGoDuration } from '../../discovery/consul/duration.ts';
 import { type HealthState, type TableEntry, TableFullError } from '../../discovery/instance-table.ts';
 import { readBodyAsync } from '../../transports/http/body-reader.ts';
 import { closeAfterAnswer } from '../../transports/http/response-writer.ts';
+import { OPEN_ACCESS } from '../access/hub-access.ts';
+import type { HubAction } from '../access/policy.ts';
 import { HubHttpError, MAX_HUB_BODY_BYTES } from '../http-kit.ts';
 import { ConsulCheckBook } from './consul-checks.ts';
 import { consulFields, parseRegistration } from './consul-registration.ts';
@@ -43,6 +45,12 @@ export function consulApi(state: HubState): HubApi {
   const table = state.registry;
   const book = new ConsulCheckBook(table);
   const nodeId = randomUUID();
+  const access = state.access ?? OPEN_ACCESS;
+  /** Consul clients send their token as X-Consul-Token or ?token=, besides Authorization. */
+  const require = (req: IncomingMessage, res: ServerResponse, action: HubAction, service?: string) =>
+    access.require(req, res, action, service, { consul: true });
+  const readable = (req: IncomingMessage, res: ServerResponse) => (entry: TableEntry) =>
+    access.allows(req, res, 'read', entry.instance.service, { consul: true });
 
   const node = (req: IncomingMessage): ConsulNode => ({ id: nodeId, address: agentAddress(req) });
 
@@ -85,7 +93,11 @@ export function consulApi(state: HubState): HubApi {
 
   const register: Handler = async (req, res) => {
     const { instance, check } = parseRegistration(await readConsulJson(req), agentAddress(req));
+    require(req, res, 'write', instance.service);
     const previous = table.findById(instance.id);
+    if (previous && previous.instance.service !== instance.service) {
+      require(req, res, 'write', previous.instance.service);
+    }
     if (
       previous &&
       previous.instance.service !== instance.service &&
@@ -112,9 +124,10 @@ export function consulApi(state: HubState): HubApi {
     empty(res);
   };
 
-  const deregister: Handler = (_req, res, _url, rest) => {
+  const deregister: Handler = (req, res, _url, rest) => {
     const id = decodePart(rest);
     const entry = table.findById(id);
+    if (entry) require(req, res, 'write', entry.instance.service);
     if (!entry) {
       throw new HubHttpError(
         404,
@@ -125,9 +138,16 @@ export function consulApi(state: HubState): HubApi {
     empty(res);
   };
 
-  const updateCheck = (res: ServerResponse, checkIdText: string, health: HealthState, output: string) => {
+  const updateCheck = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    checkIdText: string,
+    health: HealthState,
+    output: string,
+  ) => {
     const checkId = decodePart(checkIdText);
     const entry = book.resolve(checkId);
+    if (entry) require(req, res, 'write', entry.instance.service);
     if (!entry) {
       throw new HubHttpError(
         404,
@@ -140,8 +160,8 @@ export function consulApi(state: HubState): HubApi {
 
   const checkStatus =
     (health: HealthState): Handler =>
-    (_req, res, url, rest) =>
-      updateCheck(res, rest, health, url.searchParams.get('note') ?? '');
+    (req, res, url, rest) =>
+      updateCheck(req, res, rest, health, url.searchParams.get('note') ?? '');
 
   const checkUpdate: Handler = async (req, res, _url, rest) => {
     const f = consulFields(await readConsulJson(req), 'check update');
@@ -152,13 +172,14 @@ export function consulApi(state: HubState): HubApi {
     const output = f.get('output') ?? '';
     if (typeof output !== 'string')
       throw new HubHttpError(400, 'Request decode failed: Output: expected a string');
-    updateCheck(res, rest, status, output);
+    updateCheck(req, res, rest, status, output);
   };
 
   const healthService: Handler = async (req, res, url, rest) => {
     const name = decodePart(rest);
     const passing = parseBoolParam(url, 'passing');
     const tags = url.searchParams.getAll('tag');
+    require(req, res, 'read', name);
     await block(res, url, name);
     if (res.destroyed) return;
     const entries = sorted(table.entries(name))
@@ -168,11 +189,12 @@ export function consulApi(state: HubState): HubApi {
     reply(res, entries);
   };
 
-  const catalogServices: Handler = async (_req, res, url) => {
+  const catalogServices: Handler = async (req, res, url) => {
     await block(res, url);
     if (res.destroyed) return;
     const out: Record<string, string[]> = {};
     for (const name of table.services().sort()) {
+      if (!access.allows(req, res, 'read', name, { consul: true })) continue;
       const tags = new Set<string>();
       for (const entry of table.entries(name)) for (const t of serviceFields(entry).Tags) tags.add(t);
       out[name] = [...tags];
@@ -183,6 +205,7 @@ export function consulApi(state: HubState): HubApi {
   const catalogService: Handler = async (req, res, url, rest) => {
     const name = decodePart(rest);
     const tags = url.searchParams.getAll('tag');
+    require(req, res, 'read', name);
     await block(res, url, name);
     if (res.destroyed) return;
     reply(
@@ -193,15 +216,16 @@ export function consulApi(state: HubState): HubApi {
     );
   };
 
-  const agentServices: Handler = (_req, res) => {
+  const agentServices: Handler = (req, res) => {
     const out: Record<string, ReturnType<typeof agentServiceView>> = {};
-    for (const entry of sorted(table.all())) out[entry.instance.id] = agentServiceView(entry);
+    for (const entry of sorted(table.all().filter(readable(req, res))))
+      out[entry.instance.id] = agentServiceView(entry);
     reply(res, out);
   };
 
-  const agentChecks: Handler = (_req, res) => {
+  const agentChecks: Handler = (req, res) => {
     const out: Record<string, ReturnType<typeof checkView>> = {};
-    for (const entry of sorted(table.all())) {
+    for (const entry of sorted(table.all().filter(readable(req, res)))) {
       const check = book.describe(entry);
       if (check) out[check.checkId] = checkView(entry, check, serviceFields(entry).Tags);
     }
@@ -280,6 +304,8 @@ export function consulApi(state: HubState): HubApi {
         if (url.searchParams.has('filter')) {
           throw new HubHttpError(400, 'filter expressions are not supported by the Switchboard hub');
         }
+        // Every Consul endpoint needs a caller the policy knows; each handler checks the rest.
+        require(req, res, 'connect');
         await route.handler(req, res, url, path.slice(route.prefix.length));
       } catch (err) {
         // A body left unread (too large) is not worth reading to its end; close without a reset.

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readEurekaInstance, sameApp } from '../../discovery/eureka/mapping.ts';
 import { type EurekaInstance, isObject, readNumber, readStatus } from '../../discovery/eureka/wire.ts';
 import { type TableEntry, TableFullError } from '../../discovery/instance-table.ts';
+import { type HubAccess, OPEN_ACCESS } from '../access/hub-access.ts';
 import { HubHttpError, readJson, sendJson } from '../http-kit.ts';
 import type { RecentChangesOptions } from './eureka-recent-changes.ts';
 import { EurekaView } from './eureka-view.ts';
@@ -26,42 +27,93 @@ export function eurekaApiWith(options: EurekaApiOptions = {}): (state: HubState)
     state.closing.addEventListener('abort', () => view.close(), { once: true });
     return {
       name: 'eureka',
-      handle: (req, res, url) => handle(view, req, res, url),
+      handle: (req, res, url) => handle(view, state.access ?? OPEN_ACCESS, req, res, url),
     };
   };
 }
 
 const PREFIX = /^\/eureka(?:\/v2)?(?=\/|$)/;
 
+/** The request's right to read and change instances, as the hub's access policy says. */
+interface Guard {
+  /** Throws 401/403 unless the caller may do `action` on the service of `entry`. */
+  entry(action: 'read' | 'write', entry: TableEntry): TableEntry;
+  write(service: string): void;
+  /** Whether the caller may read the app (Eureka's upper-case name of a service). */
+  readsApp(app: string): boolean;
+}
+
+function guard(view: EurekaView, access: HubAccess, req: IncomingMessage, res: ServerResponse): Guard {
+  // Eureka upper-cases app names: a grant on shop.v1.Orders covers SHOP.V1.ORDERS.
+  const sources = { ignoreCase: true };
+  let readableApps: Set<string> | undefined;
+  return {
+    entry(action, entry) {
+      access.require(req, res, action, entry.instance.service, sources);
+      return entry;
+    },
+    write: (service) => access.require(req, res, 'write', service, sources),
+    readsApp(app) {
+      readableApps ??= new Set(
+        view
+          .services()
+          .filter((s) => access.allows(req, res, 'read', s, sources))
+          .map((s) => s.toUpperCase()),
+      );
+      return readableApps.has(app.toUpperCase()) || access.allows(req, res, 'read', app, sources);
+    },
+  };
+}
+
 async function handle(
   view: EurekaView,
+  access: HubAccess,
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
 ): Promise<boolean> {
   const prefix = PREFIX.exec(url.pathname);
   if (!prefix) return false;
+  access.require(req, res, 'connect');
+  const may = guard(view, access, req, res);
   const path = segments(url.pathname.slice(prefix[0].length));
   const method = req.method ?? 'GET';
   const [resource, app, id, sub] = path;
   if (resource === 'apps' && path.length <= 4) {
-    if (app === undefined) return get(req, res, method, () => view.applications());
-    if (app === 'delta' && path.length === 2) return get(req, res, method, () => view.delta());
-    if (id === undefined) {
-      if (method === 'POST') return register(view, req, res, app);
-      return get(req, res, method, () => ({ application: application(view, app) }), 'GET, POST');
+    if (app === undefined) return get(req, res, method, () => view.applications((i) => may.readsApp(i.app)));
+    if (app === 'delta' && path.length === 2) {
+      return get(req, res, method, () => {
+        const body = view.delta();
+        body.applications.application = body.applications.application.filter((a) => may.readsApp(a.name));
+        return body;
+      });
     }
-    if (sub === undefined) return instance(view, req, res, method, app, id, url);
-    if (sub === 'status') return status(view, res, method, app, id, url);
-    if (sub === 'metadata') return metadata(view, res, method, app, id, url);
+    if (id === undefined) {
+      if (method === 'POST') return register(view, may, req, res, app);
+      return get(
+        req,
+        res,
+        method,
+        () => {
+          if (!may.readsApp(app)) access.require(req, res, 'read', app, { ignoreCase: true });
+          return { application: application(view, app) };
+        },
+        'GET, POST',
+      );
+    }
+    if (sub === undefined) return instance(view, may, req, res, method, app, id, url);
+    if (sub === 'status') return status(view, may, res, method, app, id, url);
+    if (sub === 'metadata') return metadata(view, may, res, method, app, id, url);
   }
   if (resource === 'instances' && app !== undefined && path.length === 2) {
-    return get(req, res, method, () => ({ instance: view.render(known(view.findById(app), app)) }));
+    return get(req, res, method, () => ({
+      instance: view.render(may.entry('read', known(view.findById(app), app))),
+    }));
   }
   if ((resource === 'vips' || resource === 'svips') && app !== undefined && path.length === 2) {
     const field = resource === 'vips' ? 'vipAddress' : 'secureVipAddress';
     return get(req, res, method, () => {
-      const body = view.applications((i) => (i[field] ?? '').split(',').includes(app));
+      const body = view.applications((i) => (i[field] ?? '').split(',').includes(app) && may.readsApp(i.app));
       if (body.applications.application.length === 0)
         throw new HubHttpError(404, `no instance has ${field} ${app}`);
       return body;
@@ -120,6 +172,7 @@ function known(entry: TableEntry | undefined, what: string): TableEntry {
 
 async function register(
   view: EurekaView,
+  may: Guard,
   req: IncomingMessage,
   res: ServerResponse,
   app: string,
@@ -146,6 +199,7 @@ async function register(
       `mismatched app name: the path says ${app.toUpperCase()}, instance.app says ${registration.details.app}`,
     );
   }
+  may.write(registration.instance.service);
   try {
     view.register(registration);
   } catch (err) {
@@ -157,6 +211,7 @@ async function register(
 
 function instance(
   view: EurekaView,
+  may: Guard,
   req: IncomingMessage,
   res: ServerResponse,
   method: string,
@@ -166,10 +221,11 @@ function instance(
 ): boolean {
   if (method === 'GET' || method === 'HEAD') {
     return get(req, res, method, () => ({
-      instance: view.render(known(view.find(app, id), `${app}/${id}`)),
+      instance: view.render(may.entry('read', known(view.find(app, id), `${app}/${id}`))),
     }));
   }
   const entry = view.find(app, id);
+  if (entry && (method === 'PUT' || method === 'DELETE')) may.entry('write', entry);
   if (method === 'PUT') {
     // A heartbeat. 404 tells the client to register again, as Eureka does.
     const reported = query(url, 'status', readStatus);
@@ -192,6 +248,7 @@ function instance(
 
 function status(
   view: EurekaView,
+  may: Guard,
   res: ServerResponse,
   method: string,
   app: string,
@@ -200,7 +257,7 @@ function status(
 ): true {
   if (method !== 'PUT' && method !== 'DELETE') return notAllowed(res, method, 'PUT, DELETE');
   const value = query(url, 'value', readStatus);
-  const entry = known(view.find(app, id), `${app.toUpperCase()}/${id}`);
+  const entry = may.entry('write', known(view.find(app, id), `${app.toUpperCase()}/${id}`));
   if (method === 'PUT') {
     if (!value) throw new HubHttpError(400, 'expected ?value=UP|DOWN|STARTING|OUT_OF_SERVICE|UNKNOWN');
     view.setOverride(entry, value);
@@ -212,6 +269,7 @@ function status(
 
 function metadata(
   view: EurekaView,
+  may: Guard,
   res: ServerResponse,
   method: string,
   app: string,
@@ -219,7 +277,7 @@ function metadata(
   url: URL,
 ): true {
   if (method !== 'PUT') return notAllowed(res, method, 'PUT');
-  const entry = known(view.find(app, id), `${app.toUpperCase()}/${id}`);
+  const entry = may.entry('write', known(view.find(app, id), `${app.toUpperCase()}/${id}`));
   const changes = Object.fromEntries(url.searchParams);
   if (Object.keys(changes).length === 0) throw new HubHttpError(400, 'expected ?key=value pairs to set');
   try {

@@ -71,6 +71,11 @@ export class EurekaView {
       .flatMap((service) => this.#table.entries(service));
   }
 
+  /** The service names in the registry. */
+  services(): string[] {
+    return this.#table.services();
+  }
+
   find(app: string, id: string): TableEntry | undefined {
     return this.entries(app).find((e) => e.instance.id === id);
   }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { INSTANCE_LIMITS, type ServiceInstance, validateInstance } from '../../discovery/instance.ts';
 import { TableFullError } from '../../discovery/instance-table.ts';
 import { DEFAULT_LEASE_TTL_MS } from '../../discovery/registry.ts';
+import { OPEN_ACCESS } from '../access/hub-access.ts';
 import { HubHttpError, parseDuration, readJson, sendError, sendJson } from '../http-kit.ts';
 import type { HubApi, HubState } from './hub-api.ts';
 import { WatchStreams } from './watch-streams.ts';
@@ -107,9 +108,13 @@ export class RegistryApi implements HubApi {
 
   async #serve(route: Route, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const table = this.#state.registry;
+    const access = this.#state.access ?? OPEN_ACCESS;
+    // A caller that may not even connect learns nothing, not even whether its body is valid.
+    access.require(req, res, 'connect');
     switch (route.kind) {
       case 'register': {
         const { instance, ttlMs } = this.#registration(await readJson(req));
+        access.require(req, res, 'write', instance.service);
         try {
           const entry = table.upsert(instance, ttlMs);
           sendJson(res, 200, { index: entry.modifyIndex, ttlMs });
@@ -120,30 +125,36 @@ export class RegistryApi implements HubApi {
         return;
       }
       case 'heartbeat': {
+        access.require(req, res, 'write', route.service);
         if (!table.renew(route.service, route.id)) throw unknownInstance(route.service, route.id);
         sendJson(res, 200, { ttlMs: table.get(route.service, route.id)?.ttlMs });
         return;
       }
       case 'deregister': {
+        access.require(req, res, 'write', route.service);
         if (!table.remove(route.service, route.id)) throw unknownInstance(route.service, route.id);
         sendJson(res, 200, { index: table.index });
         return;
       }
       case 'services': {
         if (await this.#block(undefined, url, res)) return;
+        // Only the services the caller may read: the others are not its business.
         const services = table
           .services()
+          .filter((name) => access.allows(req, res, 'read', name))
           .sort()
           .map((name) => ({ name, instances: table.list(name).length }));
         sendJson(res, 200, { services, index: table.index });
         return;
       }
       case 'service': {
+        access.require(req, res, 'read', route.service);
         if (await this.#block(route.service, url, res)) return;
         sendJson(res, 200, { instances: table.list(route.service), index: table.index });
         return;
       }
       case 'watch':
+        access.require(req, res, 'read', route.service);
         this.#watches.open(route.service, req, res);
         return;
     }

@@ -52,6 +52,11 @@ export class DashboardAssets {
   }
 
   /** Answers the request and returns true when the path is the dashboard's; false otherwise. */
+  /** Whether `url` is the page or one of its assets (which the hub's access policy guards). */
+  serves(url: URL): boolean {
+    return assetName(url.pathname) !== undefined;
+  }
+
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const name = assetName(url.pathname);
     if (name === undefined) return false;

@@ -1,8 +1,11 @@
+import { StatusError } from '../../contract/errors.ts';
+import { Status } from '../../contract/status.ts';
 import type { ClientTransport } from '../../core/transport.ts';
 import type { Endpoint } from '../../discovery/instance.ts';
 import type { InstanceTable } from '../../discovery/instance-table.ts';
 import { contractFromDescriptors, ReflectionClient } from '../../services/reflection-client.ts';
 import { GrpcClientTransport } from '../../transports/grpc/index.ts';
+import { HttpClientTransport } from '../../transports/http/index.ts';
 import { NativeClientTransport } from '../../transports/native/index.ts';
 import { HubHttpError } from '../http-kit.ts';
 import { type HttpBindings, renderProtoFile } from './proto-text.ts';
@@ -29,8 +32,9 @@ export interface ContractFetcherOptions {
 
 /**
  * Learns a service's contract from one of its registered instances through gRPC server
- * reflection, over the instance's native or gRPC endpoint, and renders it as .proto text.
- * 404 when no instance is registered, 502 when none could describe it.
+ * reflection, over the instance's native, gRPC or HTTP endpoint (a Switchboard Server serves
+ * reflection on every transport; over HTTP it is an NDJSON stream), and renders it as .proto
+ * text. 404 when no instance is registered, 502 when none could describe it.
  */
 export class ContractFetcher {
   readonly #registry: InstanceTable;
@@ -63,7 +67,7 @@ export class ContractFetcher {
     if (candidates.length === 0) {
       throw new HubHttpError(
         502,
-        `no instance of ${service} has a grpc or native endpoint to ask by gRPC reflection`,
+        `no instance of ${service} has an endpoint the hub can ask for its contract (grpc, native or http)`,
       );
     }
     for (const c of candidates) {
@@ -83,7 +87,11 @@ export class ContractFetcher {
           this.#remember(`${service}\u0000${id}`, contract);
           return contract;
         } catch (err) {
-          failures.push(`${id}: ${(err as Error).message}`);
+          // UNIMPLEMENTED: a server of another kind (or with reflection turned off) behind the endpoint.
+          const unserved = err instanceof StatusError && err.code === Status.UNIMPLEMENTED;
+          failures.push(
+            `${id}: ${(err as Error).message}${unserved ? `; its ${endpoint?.transport} endpoint does not serve gRPC reflection` : ''}`,
+          );
         }
       }
     } finally {
@@ -148,16 +156,30 @@ function httpBindings(files: Parameters<typeof contractFromDescriptors>[0], serv
   return bindings;
 }
 
-/** Reflection is a streaming gRPC method: native or gRPC endpoints carry it; the first one wins. */
+/**
+ * Reflection is a bidi-streaming method. Native and gRPC carry it best; HTTP carries it too (the
+ * reflection client sends its requests before reading, which an HTTP/1.1 exchange allows), so an
+ * HTTP-only service is asked there.
+ */
 function reflectionEndpoint(endpoints: readonly Endpoint[]): Endpoint | undefined {
-  return endpoints.find((e) => e.transport === 'native') ?? endpoints.find((e) => e.transport === 'grpc');
+  for (const transport of ['native', 'grpc', 'http'] as const) {
+    const endpoint = endpoints.find((e) => e.transport === transport);
+    if (endpoint) return endpoint;
+  }
+  return undefined;
 }
 
 function openTransport(endpoint: Endpoint): ClientTransport {
   const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
   const target = `${host}:${endpoint.port}`;
   const connectTimeoutMs = 3000;
-  return endpoint.transport === 'native'
-    ? new NativeClientTransport({ target, connectTimeoutMs, ...(endpoint.tls ? { tls: {} } : {}) })
-    : new GrpcClientTransport({ target, connectTimeoutMs, ...(endpoint.tls ? { tls: true } : {}) });
+  switch (endpoint.transport) {
+    case 'native':
+      return new NativeClientTransport({ target, connectTimeoutMs, ...(endpoint.tls ? { tls: {} } : {}) });
+    case 'http':
+      // One connection: the exchanges of one fetch run one after another.
+      return new HttpClientTransport({ target, connections: 1, ...(endpoint.tls ? { tls: {} } : {}) });
+    default:
+      return new GrpcClientTransport({ target, connectTimeoutMs, ...(endpoint.tls ? { tls: true } : {}) });
+  }
 }

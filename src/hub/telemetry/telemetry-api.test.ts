@@ -343,9 +343,10 @@ describe('telemetry: service contracts by reflection', () => {
       },
       30_000,
     );
+    // HTTP endpoints are asked too (contract-fetcher.test.ts); this one refuses connections.
     const httpOnly = await rawRequest(hub.url, 'GET', '/api/v1/services/web.Only/contract');
     assert.equal(httpOnly.status, 502);
-    assert.match((httpOnly.json as { error: string }).error, /grpc or native endpoint/);
+    assert.match((httpOnly.json as { error: string }).error, /could not learn the contract of web\.Only.*w1/);
     hub.registry.upsert(
       {
         service: 'dead.Svc',

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import zlib from 'node:zlib';
 import type { Broker } from '../../messaging/broker.ts';
 import { readBodyAsync } from '../../transports/http/body-reader.ts';
+import { type HubAccess, OPEN_ACCESS } from '../access/hub-access.ts';
 import type { HubApi, HubState } from '../api/hub-api.ts';
 import { HubHttpError, readJson, sendError, sendJson } from '../http-kit.ts';
 import { ContractFetcher, type ContractFetcherOptions } from './contract-fetcher.ts';
@@ -72,11 +73,13 @@ export class TelemetryApi implements HubApi {
   readonly topology: TopologyStats;
   readonly ejections: EjectionReports;
   readonly snapshots: SnapshotBuilder;
+  readonly #access: HubAccess;
   readonly #stream: SnapshotStream;
   readonly #contracts: ContractFetcher;
   readonly #maxOtlpBytes: number;
 
   constructor(state: HubState, broker: () => Broker | undefined, options: TelemetryOptions = {}) {
+    this.#access = state.access ?? OPEN_ACCESS;
     const now = options.now ?? Date.now;
     this.traces = new TraceStore(options);
     this.topology = new TopologyStats({ windowMs: options.windowMs, now });
@@ -122,9 +125,19 @@ export class TelemetryApi implements HubApi {
   }
 
   async #serve(route: Route, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const access = this.#access;
+    access.require(req, res, 'connect');
+    // Everything but spans and ejection reports is the dashboard's to see.
+    if (route.kind !== 'otlp' && route.kind !== 'ejection') access.require(req, res, 'dashboard');
     switch (route.kind) {
       case 'otlp': {
         const spans = parse(await this.#readOtlp(req));
+        // A service reports its own spans: a telemetry grant, or write on every service named.
+        if (!access.allows(req, res, 'telemetry')) {
+          for (const service of new Set(spans.map((span) => span.service))) {
+            access.require(req, res, 'write', service);
+          }
+        }
         this.traces.add(spans);
         this.topology.record(spans);
         sendJson(res, 200, { partialSuccess: {} });
@@ -151,6 +164,8 @@ export class TelemetryApi implements HubApi {
       }
       case 'ejection': {
         const { ejected, by } = ejectionReport(await readJson(req));
+        // A caller reports in its own name: a telemetry grant, or write on the service it names.
+        if (!access.allows(req, res, 'telemetry')) access.require(req, res, 'write', by);
         this.ejections.report(route.instanceId, by, ejected);
         sendJson(res, 200, {
           instanceId: route.instanceId,

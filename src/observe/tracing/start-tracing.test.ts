@@ -53,6 +53,7 @@ describe('startTracing', () => {
       serviceName: 'checkout',
       hubUrl: `${base}/`,
       resourceAttributes: { 'service.version': '1.2.3' },
+      token: 'a-token-for-the-hub',
     });
     assert.equal(tracing.url, `${base}/v1/traces`);
     tracing.tracer.startSpan('place order', { kind: SpanKind.SERVER }).end();
@@ -63,6 +64,7 @@ describe('startTracing', () => {
     const [request] = received;
     assert.equal(request?.path, '/v1/traces');
     assert.match(String(request?.headers['content-type']), /^application\/json/);
+    assert.equal(request?.headers.authorization, 'Bearer a-token-for-the-hub', "the hub's token goes along");
     const body = JSON.parse(request!.body) as OtlpExport;
     const [resourceSpans] = body.resourceSpans;
     const attribute = (key: string) => resourceSpans?.resource.attributes.find((a) => a.key === key)?.value;

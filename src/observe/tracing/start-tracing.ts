@@ -32,6 +32,12 @@ export interface StartTracingOptions {
   /** Export here instead of OTLP/HTTP (tests: an InMemorySpanExporter). */
   exporter?: SpanExporter;
   /**
+   * A bearer token for a hub that requires one (docs/security.md#hub-access), sent with the
+   * spans when they go to `hubUrl`; `$SWITCHBOARD_TOKEN` unless set. Other OTLP endpoints take
+   * theirs from OTEL_EXPORTER_OTLP_HEADERS.
+   */
+  token?: string;
+  /**
    * Batch spans before exporting (the default for OTLP), or export each as it ends (the
    * default for a given `exporter`, so that tests see spans at once).
    */
@@ -73,7 +79,14 @@ export function startTracing(options: StartTracingOptions): Tracing {
   if (!options.serviceName) throw new TypeError('startTracing needs a serviceName');
   const url = options.exporter ? undefined : otlpTracesUrl(options);
   // Without any URL the exporter uses the OTLP default, http://localhost:4318/v1/traces.
-  const exporter = options.exporter ?? new OTLPTraceExporter(url ? { url } : {});
+  const token = options.token ?? (process.env.SWITCHBOARD_TOKEN || undefined);
+  const toHub =
+    url !== undefined &&
+    options.hubUrl !== undefined &&
+    url === otlpTracesUrl({ hubUrl: options.hubUrl }, {});
+  const headers = token && toHub ? { authorization: `Bearer ${token}` } : undefined;
+  const exporter =
+    options.exporter ?? new OTLPTraceExporter({ ...(url ? { url } : {}), ...(headers ? { headers } : {}) });
   const batch = options.batch ?? options.exporter === undefined;
   const processor: SpanProcessor = batch
     ? new BatchSpanProcessor(exporter)

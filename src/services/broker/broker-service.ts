@@ -7,6 +7,9 @@ import type { Broker, OutgoingMessage } from '../../messaging/broker.ts';
 import { ConsumeSession } from './consume-session.ts';
 import { BROKER_SERVICE_NAME, type BrokerMethods, brokerContract, MAX_PUBLISH_BATCH } from './contract.ts';
 
+/** Checks a call's right to publish to or consume a topic; throws a StatusError to refuse. */
+export type BrokerAuthorizer = (ctx: CallContext, action: 'publish' | 'subscribe', topic: string) => void;
+
 /**
  * Serves a Broker as switchboard.broker.v1.Broker on every transport of a host: how the hub
  * offers its embedded broker to services (HubBroker is the client). Each published message
@@ -15,14 +18,16 @@ import { BROKER_SERVICE_NAME, type BrokerMethods, brokerContract, MAX_PUBLISH_BA
 export class BrokerService {
   readonly #broker: Broker;
   readonly #sessions = new Set<ConsumeSession>();
+  readonly #authorize: BrokerAuthorizer | undefined;
 
-  constructor(broker: Broker) {
+  constructor(broker: Broker, options: { authorize?: BrokerAuthorizer } = {}) {
     this.#broker = broker;
+    this.#authorize = options.authorize;
   }
 
   addTo(host: ServiceHost): this {
     host.add<BrokerMethods>(brokerContract().service(BROKER_SERVICE_NAME), {
-      publish: (req: Message) => this.#publish(req),
+      publish: (req: Message, ctx: CallContext) => this.#publish(req, ctx),
       consume: (requests: AsyncIterable<Message>, ctx: CallContext) => this.#consume(requests, ctx),
     });
     return this;
@@ -33,8 +38,9 @@ export class BrokerService {
     return this.#sessions.size;
   }
 
-  async #publish(req: Message): Promise<Message> {
+  async #publish(req: Message, ctx: CallContext): Promise<Message> {
     const topic = String(req.topic ?? '');
+    this.#authorize?.(ctx, 'publish', topic);
     const messages = (req.messages ?? []) as Message[];
     if (messages.length > MAX_PUBLISH_BATCH) {
       throw new StatusError(
@@ -59,9 +65,22 @@ export class BrokerService {
     const session = new ConsumeSession(this.#broker, ctx.signal);
     this.#sessions.add(session);
     try {
-      yield* session.run(requests);
+      yield* session.run(this.#authorize ? this.#checked(requests, ctx, this.#authorize) : requests);
     } finally {
       this.#sessions.delete(session);
+    }
+  }
+
+  /** The requests, each subscribe checked before the session sees it. */
+  async *#checked(
+    requests: AsyncIterable<Message>,
+    ctx: CallContext,
+    authorize: BrokerAuthorizer,
+  ): AsyncIterable<Message> {
+    for await (const request of requests) {
+      const subscribe = request.subscribe as Message | null | undefined;
+      if (subscribe) authorize(ctx, 'subscribe', String(subscribe.topic ?? ''));
+      yield request;
     }
   }
 }

@@ -8,10 +8,12 @@ import http2, {
 import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
 import type { ClientTransport, OutgoingCall } from '../../core/transport.ts';
+import { type ClientTlsMaterial, clientTlsMaterial } from '../tls/client-tls.ts';
+import type { TlsFiles } from '../tls/tls-files.ts';
 import { ClientCall, type StreamOpener } from './client-call.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './framing.ts';
 
-export interface GrpcClientTlsOptions {
+export interface GrpcClientTlsOptions extends TlsFiles {
   /** CA(s) to trust instead of the system's. */
   ca?: string | Buffer;
   /** Client certificate and key, for servers that ask for one (mutual TLS). */
@@ -19,6 +21,8 @@ export interface GrpcClientTlsOptions {
   key?: string | Buffer;
   /** The name the server's certificate must carry, when it is not the target's host. */
   servername?: string;
+  /** Trouble with changed files (the last good ones stay in use): a process warning unless set. */
+  onTlsFileError?: (err: Error) => void;
 }
 
 export interface GrpcKeepaliveOptions {
@@ -56,6 +60,8 @@ export class GrpcClientTransport implements ClientTransport, StreamOpener {
   readonly maxMessageBytes: number;
   readonly #options: GrpcClientOptions;
   readonly #authority: string;
+  /** The certificate material for the next connection (files are read again when changed). */
+  readonly #tlsMaterial: (() => ClientTlsMaterial) | undefined;
   readonly #connections = new Map<ClientHttp2Session, Connection>();
   #current: Connection | undefined;
   #closed = false;
@@ -64,6 +70,7 @@ export class GrpcClientTransport implements ClientTransport, StreamOpener {
     this.#options = options;
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#authority = `${options.tls ? 'https' : 'http'}://${options.target}`;
+    this.#tlsMaterial = options.tls && options.tls !== true ? clientTlsMaterial(options.tls) : undefined;
     // Fail early on a target that is not host:port.
     new URL(this.#authority);
   }
@@ -194,7 +201,8 @@ export class GrpcClientTransport implements ClientTransport, StreamOpener {
     if (!tls) return base;
     const secure: SecureClientSessionOptions = { ...base, ALPNProtocols: ['h2'] };
     if (tls === true) return secure;
-    return { ...secure, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername };
+    const { ca, cert, key } = this.#tlsMaterial!();
+    return { ...secure, ca, cert, key, servername: tls.servername };
   }
 
   #keepalive(connection: Connection): () => void {

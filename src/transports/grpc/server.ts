@@ -9,10 +9,12 @@ import http2, {
 import type { AddressInfo } from 'node:net';
 import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
-import { ServerCallContext } from '../../core/context.ts';
+import { type PeerIdentity, ServerCallContext } from '../../core/context.ts';
 import { parseGrpcTimeout } from '../../core/deadline.ts';
 import type { ServiceHost } from '../../core/host.ts';
 import type { ListenAddress, ServerTransport } from '../../core/transport.ts';
+import { peerIdentity } from '../tls/peer-identity.ts';
+import { type ServerTlsOptions, serverTls } from '../tls/server-tls.ts';
 import { type Decompressor, decompressorFor } from './compression.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './framing.ts';
 import { ACCEPT_ENCODING, GRPC_CONTENT_TYPE, isGrpcContentType, metadataFromRawHeaders } from './headers.ts';
@@ -21,12 +23,12 @@ import { addStatusHeaders } from './status-trailers.ts';
 
 const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024;
 
-export interface GrpcServerTlsOptions {
-  cert: string | Buffer;
-  key: string | Buffer;
-  /** CA(s) that client certificates must chain to. */
-  ca?: string | Buffer;
-  /** Ask clients for a certificate, and refuse those without a valid one. */
+/**
+ * TLS of the gRPC server (see ServerTlsOptions): with a CA (`ca`/`caFile`) clients must show a
+ * certificate it signed unless `requireClientCert` is false; files are watched and rotated.
+ */
+export interface GrpcServerTlsOptions extends ServerTlsOptions {
+  /** The former name of `requireClientCert`, still understood. */
   requestClientCert?: boolean;
 }
 
@@ -57,8 +59,9 @@ export class GrpcServer implements ServerTransport {
   readonly #options: GrpcServerOptions;
   readonly #maxBytes: number;
   #server: Http2Server | Http2SecureServer | undefined;
-  /** Each open connection, with its peer address ("ip:port"). */
-  readonly #sessions = new Map<ServerHttp2Session, string>();
+  /** Each open connection, with its peer address ("ip:port") and client certificate identity. */
+  readonly #sessions = new Map<ServerHttp2Session, SessionPeer>();
+  #stopTlsWatch: (() => void) | undefined;
   readonly #calls = new Set<ServerCall>();
   /** Set while (and after) close() runs: new connections are turned away at once. */
   #closing: Promise<void> | undefined;
@@ -80,20 +83,17 @@ export class GrpcServer implements ServerTransport {
       initialWindowSize: 1024 * 1024,
     };
     const common = { settings, maxSessionMemory: 64, peerMaxConcurrentStreams: 1000 };
-    const tls = options.tls;
-    const server = tls
-      ? http2.createSecureServer({
-          ...common,
-          cert: tls.cert,
-          key: tls.key,
-          ca: tls.ca,
-          requestCert: tls.requestClientCert ?? false,
-          rejectUnauthorized: tls.requestClientCert ?? false,
-          ALPNProtocols: ['h2'],
-          allowHTTP1: false,
+    const tls = options.tls
+      ? serverTls({
+          ...options.tls,
+          requireClientCert: options.tls.requireClientCert ?? options.tls.requestClientCert,
         })
+      : undefined;
+    const server = tls
+      ? http2.createSecureServer({ ...common, ...tls.options, ALPNProtocols: ['h2'], allowHTTP1: false })
       : http2.createServer(common);
     this.#server = server;
+    if (tls) this.#stopTlsWatch = tls.watch(server as Http2SecureServer);
     server.on('session', (session: ServerHttp2Session) => this.#onSession(session));
     server.on(
       'stream',
@@ -122,6 +122,8 @@ export class GrpcServer implements ServerTransport {
   close(graceMs = 5000): Promise<void> {
     const server = this.#server;
     if (!server) return Promise.resolve();
+    this.#stopTlsWatch?.();
+    this.#stopTlsWatch = undefined;
     this.#closing ??= new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.#cancelAll(), Math.max(0, graceMs));
       server.close(() => {
@@ -146,7 +148,8 @@ export class GrpcServer implements ServerTransport {
     const peer = address.includes(':')
       ? `[${address}]:${socket.remotePort}`
       : `${address}:${socket.remotePort}`;
-    this.#sessions.set(session, peer);
+    const identity = peerIdentity(socket);
+    this.#sessions.set(session, { peer, identity });
     session.on('error', ignore);
     // A connection window larger than HTTP/2's 64 KiB: big uploads on several streams at once.
     session.once('connect', () => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
@@ -214,17 +217,24 @@ export class GrpcServer implements ServerTransport {
       respondEarly(stream, 200, StatusError.from(err, Status.INVALID_ARGUMENT));
       return;
     }
+    const session = stream.session && this.#sessions.get(stream.session as ServerHttp2Session);
     const ctx = new ServerCallContext({
       method: hosted.descriptor,
       metadata: metadataFromRawHeaders(rawHeaders),
       deadline,
       transport: 'grpc',
-      peer: (stream.session && this.#sessions.get(stream.session as ServerHttp2Session)) || 'unknown',
+      peer: session?.peer || 'unknown',
+      identity: session?.identity,
     });
     const call = new ServerCall(stream, hosted, ctx, decompressor, this.#maxBytes, this.#calls);
     this.#calls.add(call);
     call.start();
   }
+}
+
+interface SessionPeer {
+  readonly peer: string;
+  readonly identity: PeerIdentity | undefined;
 }
 
 /** A trailers-only answer before the call reaches a handler. */

@@ -1,9 +1,11 @@
 import { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
 import type { MessageType, MethodDescriptor } from '../../contract/descriptors.ts';
 import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
 import type { ClientTransport, OutgoingCall } from '../../core/transport.ts';
+import { clientTlsMaterial } from '../tls/client-tls.ts';
+import { hasTlsFiles, type TlsFiles } from '../tls/tls-files.ts';
 import { deadlineHeaders } from './call-guard.ts';
 import { requestHeaders } from './headers.ts';
 import { JSON_CONTENT_TYPE, NDJSON_CONTENT_TYPE } from './media-types.ts';
@@ -11,7 +13,7 @@ import { RequestEncoder, responseReader } from './request-encoding.ts';
 import { StreamExchange } from './stream-exchange.ts';
 import { UnaryExchange } from './unary-exchange.ts';
 
-export interface HttpClientTlsOptions {
+export interface HttpClientTlsOptions extends TlsFiles {
   /** CA certificates to trust instead of the system's. */
   ca?: string | Buffer;
   /** A client certificate and its key, for servers that ask for one. */
@@ -19,6 +21,8 @@ export interface HttpClientTlsOptions {
   key?: string | Buffer;
   servername?: string;
   rejectUnauthorized?: boolean;
+  /** Trouble with changed files (the last good ones stay in use): a process warning unless set. */
+  onTlsFileError?: (err: Error) => void;
 }
 
 export interface HttpClientOptions {
@@ -71,15 +75,7 @@ export class HttpClientTransport implements ClientTransport {
       // The call's deadline bounds every wait; undici's own timers would only cut long streams.
       headersTimeout: 0,
       bodyTimeout: 0,
-      connect: tls
-        ? {
-            ca: tls.ca,
-            cert: tls.cert,
-            key: tls.key,
-            servername: tls.servername,
-            rejectUnauthorized: tls.rejectUnauthorized,
-          }
-        : undefined,
+      connect: tls ? tlsConnect(tls) : undefined,
     });
   }
 
@@ -195,6 +191,17 @@ function failed(err: StatusError): AsyncIterator<unknown> {
     next: () => Promise.reject(err),
     return: () => Promise.resolve({ done: true, value: undefined }),
   };
+}
+
+/**
+ * undici's connect options: fixed inline material, or, with files, a connector that takes the
+ * files' current material for each new connection (rotated certificates, no new pool).
+ */
+function tlsConnect(tls: HttpClientTlsOptions): buildConnector.BuildOptions | buildConnector.connector {
+  const fixed = { servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized };
+  if (!hasTlsFiles(tls)) return { ...fixed, ca: tls.ca, cert: tls.cert, key: tls.key };
+  const material = clientTlsMaterial(tls);
+  return (options, callback) => buildConnector({ ...fixed, ...material() })(options, callback);
 }
 
 function baseUrlOf(options: HttpClientOptions): URL {

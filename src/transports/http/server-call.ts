@@ -4,6 +4,7 @@ import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
 import { ServerCallContext } from '../../core/context.ts';
 import type { HostedMethod } from '../../core/host.ts';
+import { peerIdentity } from '../tls/peer-identity.ts';
 import { type BodyConsumer, readBody, readBodyAsync } from './body-reader.ts';
 import { type RequestHead, readRequestHead } from './headers.ts';
 import { BodyTooLargeError, unsupportedMediaType } from './http-errors.ts';
@@ -90,6 +91,7 @@ class HttpCall implements BodyConsumer {
       deadline: head.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + head.timeoutMs,
       transport: 'http',
       peer: peerOf(req),
+      identity: peerIdentity(req.socket),
     });
     env.calls.add(this.#ctx);
     (res as Carrier)[CALL] = this;

@@ -7,18 +7,18 @@ import { Status } from '../../contract/status.ts';
 import type { ServerCallContext } from '../../core/context.ts';
 import type { HostedMethod, ServiceHost } from '../../core/host.ts';
 import type { ListenAddress, ServerTransport } from '../../core/transport.ts';
+import { type ServerTlsOptions, serverTls } from '../tls/server-tls.ts';
 import { parsePathTemplate } from './path-template.ts';
 import { RequestBinder, responseSelector } from './request-binding.ts';
 import { writeError, writeJson } from './response-writer.ts';
 import { Router } from './router.ts';
 import { type CallEnvironment, type HttpRoute, serveCall } from './server-call.ts';
 
-export interface HttpServerTlsOptions {
-  cert: string | Buffer;
-  key: string | Buffer;
-  /** Set for mutual TLS: clients must then present a certificate signed by one of these CAs. */
-  ca?: string | Buffer;
-}
+/**
+ * TLS of the HTTP server (see ServerTlsOptions): with a CA (`ca`/`caFile`) clients must show a
+ * certificate it signed unless `requireClientCert` is false; files are watched and rotated.
+ */
+export type HttpServerTlsOptions = ServerTlsOptions;
 
 export interface HttpServerOptions {
   /** '127.0.0.1' unless set. */
@@ -67,6 +67,7 @@ export class HttpServer implements ServerTransport {
   #closing = false;
   #closed: Promise<void> | undefined;
   #idle: (() => void) | undefined;
+  #stopTlsWatch: (() => void) | undefined;
 
   constructor(host: ServiceHost, options: HttpServerOptions = {}) {
     this.#host = host;
@@ -104,21 +105,12 @@ export class HttpServer implements ServerTransport {
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
       noDelay: true,
     };
-    const server = o.tls
-      ? https.createServer(
-          {
-            ...settings,
-            cert: o.tls.cert,
-            key: o.tls.key,
-            // A CA means mutual TLS: clients must present a certificate it signed.
-            ca: o.tls.ca,
-            requestCert: o.tls.ca !== undefined,
-            rejectUnauthorized: o.tls.ca !== undefined,
-          },
-          this.#onRequest,
-        )
+    const secure = o.tls ? serverTls(o.tls) : undefined;
+    const server = secure
+      ? https.createServer({ ...settings, ...secure.options }, this.#onRequest)
       : http.createServer(settings, this.#onRequest);
     this.#server = server;
+    if (secure) this.#stopTlsWatch = secure.watch(server as https.Server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => {
@@ -136,6 +128,8 @@ export class HttpServer implements ServerTransport {
    */
   close(graceMs = 5000): Promise<void> {
     if (!this.#server) return Promise.resolve();
+    this.#stopTlsWatch?.();
+    this.#stopTlsWatch = undefined;
     this.#closed ??= this.#shutdown(this.#server, graceMs);
     return this.#closed;
   }

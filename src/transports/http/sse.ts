@@ -1,3 +1,5 @@
+import { BodyTooLargeError } from './http-errors.ts';
+
 /**
  * Server-sent events (text/event-stream) as this transport uses them: one `data: <json>` event
  * per response message, and an `event: error` whose data is the status JSON when the stream
@@ -17,10 +19,20 @@ export interface SseEvent {
   data: string;
 }
 
-/** Reads events line by line (the lines of a LineSplitter), per the HTML standard's rules. */
+/**
+ * Reads events line by line (the lines of a LineSplitter), per the HTML standard's rules. An
+ * event's data may span many lines: past `maxEventChars` in all it is RESOURCE_EXHAUSTED, as one
+ * long line is for the LineSplitter, so a peer that never ends an event cannot grow it forever.
+ */
 export class SseParser {
+  readonly #max: number;
   #event = '';
   #data: string[] = [];
+  #dataChars = 0;
+
+  constructor(maxEventChars = Number.POSITIVE_INFINITY) {
+    this.#max = maxEventChars;
+  }
 
   /** The event a line completes (a blank line dispatches), or undefined. */
   line(line: string): SseEvent | undefined {
@@ -32,6 +44,7 @@ export class SseParser {
       const event = { event: this.#event || 'message', data: this.#data.join('\n') };
       this.#event = '';
       this.#data = [];
+      this.#dataChars = 0;
       return event;
     }
     if (line.startsWith(':')) return undefined; // a comment (keep-alive)
@@ -39,8 +52,13 @@ export class SseParser {
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
     if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') this.#data.push(value);
-    else if (field === 'event') this.#event = value;
+    if (field === 'data') {
+      this.#dataChars += value.length + 1;
+      if (this.#dataChars > this.#max) {
+        throw new BodyTooLargeError(`a streamed event is larger than ${this.#max} characters`);
+      }
+      this.#data.push(value);
+    } else if (field === 'event') this.#event = value;
     return undefined;
   }
 

@@ -70,7 +70,7 @@ export class StreamExchange
     if (status < 200 || status >= 300) this.#mode = 'error';
     else if (type === SSE_CONTENT_TYPE) {
       this.#mode = 'sse';
-      this.#sse = new SseParser();
+      this.#sse = new SseParser(this.#maxBytes);
     } else if (!this.#call.method.responseStream) this.#mode = 'json';
     else this.#mode = 'ndjson';
   }

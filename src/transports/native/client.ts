@@ -6,6 +6,7 @@ import { ClientConnection, type ClientConnectionConfig, type ConnectionOwner } f
 import { StreamCall } from './client-stream-call.ts';
 import { UnaryCall } from './client-unary-call.ts';
 import { DeadlineList } from './deadline-list.ts';
+import { tlsMaterialOf } from './dial.ts';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_METADATA_BYTES,
@@ -31,6 +32,7 @@ export class NativeClientTransport implements ClientTransport, ConnectionOwner {
 
   constructor(options: NativeClientOptions) {
     const { host, port } = parseTarget(options.target);
+    if (options.tls) tlsMaterialOf(options.tls); // unusable TLS files fail here, not on a call
     this.#config = {
       host,
       port,

@@ -1,4 +1,6 @@
 /** Options of the native transport's two halves, and their defaults. */
+import type { ServerTlsOptions } from '../tls/server-tls.ts';
+import type { TlsFiles } from '../tls/tls-files.ts';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_METADATA_BYTES = 64 * 1024;
@@ -6,12 +8,11 @@ export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
 /** Per-stream flow-control window: enough to keep a loopback stream busy, small enough to bound memory. */
 export const DEFAULT_WINDOW_BYTES = 256 * 1024;
 
-export interface NativeServerTlsOptions {
-  cert: string | Buffer;
-  key: string | Buffer;
-  /** Client certificates are requested and checked against this CA when set. */
-  ca?: string | Buffer;
-}
+/**
+ * TLS of the native server (see ServerTlsOptions): with a CA (`ca`/`caFile`) clients must show
+ * a certificate it signed unless `requireClientCert` is false; files are watched and rotated.
+ */
+export type NativeServerTlsOptions = ServerTlsOptions;
 
 export interface NativeServerOptions {
   /** Interface to listen on; '127.0.0.1' unless set. */
@@ -40,13 +41,15 @@ export interface NativeServerOptions {
   idleTimeoutMs?: number;
 }
 
-export interface NativeClientTlsOptions {
+export interface NativeClientTlsOptions extends TlsFiles {
   ca?: string | Buffer;
   cert?: string | Buffer;
   key?: string | Buffer;
   servername?: string;
   /** true unless set. */
   rejectUnauthorized?: boolean;
+  /** Trouble with changed files (the last good ones stay in use): a process warning unless set. */
+  onTlsFileError?: (err: Error) => void;
 }
 
 export interface NativeClientOptions {

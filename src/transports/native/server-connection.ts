@@ -2,8 +2,9 @@ import type { Socket } from 'node:net';
 import { StatusError } from '../../contract/errors.ts';
 import { Metadata } from '../../contract/metadata.ts';
 import { Status } from '../../contract/status.ts';
-import { ServerCallContext } from '../../core/context.ts';
+import { type PeerIdentity, ServerCallContext } from '../../core/context.ts';
 import type { ServiceHost } from '../../core/host.ts';
+import { peerIdentity } from '../tls/peer-identity.ts';
 import {
   FrameType,
   framePayloadLimit,
@@ -52,6 +53,8 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
   readonly socket: Socket;
   readonly writer: SocketWriter;
   readonly peer: string;
+  /** The client certificate's identity on a mutual-TLS connection. */
+  readonly identity: PeerIdentity | undefined;
   readonly #config: ServerConnectionConfig;
   readonly #decoder: FrameDecoder;
   readonly #keepalive: Keepalive;
@@ -74,6 +77,7 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
     this.#config = config;
     const address = socket.remoteAddress ?? 'unknown';
     this.peer = `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? 0}`;
+    this.identity = peerIdentity(socket);
     this.writer = new SocketWriter(socket, true);
     this.#decoder = new FrameDecoder(this, MAX_HELLO_BYTES);
     this.#keepalive = new Keepalive(this, config.keepaliveMs, config.keepaliveTimeoutMs);
@@ -314,6 +318,7 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
       deadline,
       transport: 'native',
       peer: this.peer,
+      identity: this.identity,
     });
     const call = new ServerCall(this, id, ctx, method);
     this.#calls.set(id, call);

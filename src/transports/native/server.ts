@@ -4,6 +4,7 @@ import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
 import type { ServiceHost } from '../../core/host.ts';
 import type { ListenAddress, ServerTransport } from '../../core/transport.ts';
+import { serverTls } from '../tls/server-tls.ts';
 import {
   DEFAULT_MAX_CONCURRENT_STREAMS,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -25,6 +26,7 @@ export class NativeServer implements ServerTransport {
   readonly #config: ServerConnectionConfig;
   readonly #connections = new Set<ServerConnection>();
   #server: net.Server | undefined;
+  #stopTlsWatch: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(host: ServiceHost, options: NativeServerOptions = {}) {
@@ -57,20 +59,14 @@ export class NativeServer implements ServerTransport {
   async listen(): Promise<ListenAddress> {
     if (this.#server) throw new Error('the native server is already listening');
     const accept = (socket: net.Socket) => this.#accept(socket);
-    const { tls: tlsOptions } = this.#options;
-    const server = tlsOptions
+    const secure = this.#options.tls ? serverTls(this.#options.tls) : undefined;
+    const server = secure
       ? tls.createServer(
-          {
-            cert: tlsOptions.cert,
-            key: tlsOptions.key,
-            ca: tlsOptions.ca,
-            requestCert: tlsOptions.ca !== undefined,
-            rejectUnauthorized: tlsOptions.ca !== undefined,
-            handshakeTimeout: this.#config.handshakeTimeoutMs || undefined,
-          },
+          { ...secure.options, handshakeTimeout: this.#config.handshakeTimeoutMs || undefined },
           accept,
         )
       : net.createServer({ noDelay: true }, accept);
+    if (secure) this.#stopTlsWatch = secure.watch(server as tls.Server);
     // A failed TLS handshake is the client's problem, never the process's.
     server.on('tlsClientError', () => {});
     this.#server = server;
@@ -88,6 +84,8 @@ export class NativeServer implements ServerTransport {
   }
 
   close(graceMs = 5000): Promise<void> {
+    this.#stopTlsWatch?.();
+    this.#stopTlsWatch = undefined;
     this.#closing ??= this.#close(graceMs);
     return this.#closing;
   }

@@ -68,12 +68,14 @@ export class ContractView {
       );
     } catch (err) {
       if (loading.signal.aborted) return;
-      // 404: a service known only from its spans; the hub has no instance to ask.
+      // 404: a service known only from its spans; the hub has no instance to ask. 502: its
+      // instances could not say (not a Switchboard server, reflection off, unreachable).
       const missing = err.status === 404;
-      replaceChildren(
-        this.#view,
-        el('p', { class: missing ? 'muted' : 'error-text' }, `Contract of ${service}: ${err.message}`),
-      );
+      const text =
+        err.status === 502
+          ? `The hub could not ask ${service} for its contract: ${err.message}`
+          : `Contract of ${service}: ${err.message}`;
+      replaceChildren(this.#view, el('p', { class: missing ? 'muted' : 'error-text' }, text));
     }
   }
 }

@@ -1,15 +1,16 @@
 // The topology graph: services and topics as boxes, calls between them as labelled arrows.
-// The layout is layered and deterministic (same snapshot, same picture), so redrawing it every
-// second never makes nodes jump: layer = longest path from a caller, order within a layer by
-// name, then two barycenter sweeps to untangle edges.
+// Where everything goes is layout.js's business (deterministic: same snapshot, same picture);
+// this draws it.
 
 import { formatMs, formatPercent, formatRate, replaceChildren, severity, svg } from './dom.js';
+import { compare, layout, nodeText } from './layout.js';
 
-const NODE_W = 176;
-const NODE_H = 46;
-const COL_GAP = 150;
-const ROW_GAP = 56;
-const PAD = 24;
+export { layout } from './layout.js';
+
+/** The smallest scale the graph is shrunk to when the panel is narrow; below it, it scrolls. */
+const MIN_SCALE = 0.7;
+/** Detail text is 11px, about 5.6px a character. */
+const DETAIL_CHAR_W = 5.6;
 const SEVERITIES = ['ok', 'warn', 'bad', 'idle'];
 
 /** Nodes and edges of a snapshot: services, `topic:` nodes, and callers nobody registered. */
@@ -46,79 +47,18 @@ export function isHealthy(health) {
   return /^(serving|passing|up|healthy|ok|unknown)$/i.test(String(health));
 }
 
-/** Positions for every node: { name → { x, y, layer } }, plus the drawing's size. */
-export function layout(graph) {
-  const names = graph.nodes.map((n) => n.name);
-  const forward = forwardEdges(names, graph.edges);
-  const layer = new Map(names.map((n) => [n, 0]));
-  // Longest path over the acyclic edges, relaxed in name order until stable (|V| rounds at most).
-  for (let round = 0; round < names.length; round++) {
-    let changed = false;
-    for (const { from, to } of forward) {
-      if (layer.get(to) < layer.get(from) + 1) {
-        layer.set(to, layer.get(from) + 1);
-        changed = true;
-      }
-    }
-    if (!changed) break;
-  }
-  const columns = [];
-  for (const name of names) {
-    const l = layer.get(name);
-    columns[l] ??= [];
-    columns[l].push(name);
-  }
-  const position = new Map();
-  const place = () => {
-    for (const [l, column] of columns.entries())
-      for (const [i, n] of column.entries()) position.set(n, { l, i });
-  };
-  place();
-  for (const direction of ['down', 'up', 'down']) {
-    const neighbours = (name) =>
-      forward
-        .filter((e) => (direction === 'down' ? e.to === name : e.from === name))
-        .map((e) => position.get(direction === 'down' ? e.from : e.to).i);
-    for (const column of columns) {
-      const weight = new Map(column.map((n, i) => [n, barycenter(neighbours(n), i)]));
-      column.sort((a, b) => weight.get(a) - weight.get(b) || compare(a, b));
-    }
-    place();
-  }
-  const tallest = Math.max(1, ...columns.map((c) => c.length));
-  const height = PAD * 2 + tallest * NODE_H + (tallest - 1) * ROW_GAP + 40;
-  const width = PAD * 2 + columns.length * NODE_W + Math.max(0, columns.length - 1) * COL_GAP;
-  const coordinates = new Map();
-  columns.forEach((column, l) => {
-    const columnHeight = column.length * NODE_H + (column.length - 1) * ROW_GAP;
-    const top = (height - 40 - columnHeight) / 2;
-    column.forEach((name, i) => {
-      coordinates.set(name, { x: PAD + l * (NODE_W + COL_GAP), y: top + i * (NODE_H + ROW_GAP), layer: l });
-    });
-  });
-  return { coordinates, width: Math.max(width, 320), height };
-}
-
 /** Draws the snapshot into `root` (an <svg>); `onSelect(name)` when a service is clicked. */
 export function renderGraph(root, snapshot, onSelect) {
   const graph = graphOf(snapshot);
-  const { coordinates, width, height } = layout(graph);
+  const { coordinates, routes, width, height } = layout(graph);
+  // Scales down to the panel's width (never up), and no further than legibility allows: a
+  // narrower panel scrolls instead.
   root.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  root.setAttribute('preserveAspectRatio', 'xMidYMin meet');
   root.setAttribute('width', String(width));
   root.setAttribute('height', String(height));
-  const parallel = new Map();
-  for (const e of graph.edges) {
-    const key = `${e.from}\u0000${e.to}`;
-    parallel.set(key, (parallel.get(key) ?? 0) + 1);
-  }
-  const seen = new Map();
-  const edges = graph.edges.map((edge) => {
-    const key = `${edge.from}\u0000${edge.to}`;
-    const index = seen.get(key) ?? 0;
-    seen.set(key, index + 1);
-    const offset = (index - ((parallel.get(key) ?? 1) - 1) / 2) * 18;
-    return drawEdge(edge, coordinates.get(edge.from), coordinates.get(edge.to), offset);
-  });
+  root.style.minWidth = `${Math.min(width, Math.round(width * MIN_SCALE))}px`;
+  const edges = routes.map((route) => drawEdge(route));
   const nodes = graph.nodes.map((node) => drawNode(node, coordinates.get(node.name), onSelect));
   // Labels in a layer of their own above every line, so no arrow crosses a number.
   replaceChildren(
@@ -164,6 +104,7 @@ function defs() {
 
 function drawNode(node, at, onSelect) {
   const label = node.label ?? node.name;
+  const { lines } = nodeText(node);
   const detail =
     node.kind === 'service'
       ? (node.instances === 0
@@ -195,41 +136,29 @@ function drawNode(node, at, onSelect) {
         : undefined,
     },
     svg('title', {}, node.name),
-    svg('rect', { width: NODE_W, height: NODE_H, rx: node.kind === 'topic' ? 22 : 6 }),
-    svg('text', { x: NODE_W / 2, y: 19, class: 'node-name' }, shorten(label, 24)),
-    svg('text', { x: NODE_W / 2, y: 35, class: 'node-detail' }, detail),
+    svg('rect', { width: at.width, height: at.height, rx: node.kind === 'topic' ? 22 : 6 }),
+    // A long topic name takes two lines instead of its detail (its shape says it is a topic).
+    lines.length === 1
+      ? [
+          svg('text', { x: at.width / 2, y: 19, class: 'node-name' }, lines[0]),
+          svg(
+            'text',
+            { x: at.width / 2, y: 35, class: 'node-detail', ...squeezed(detail, at.width - 14) },
+            detail,
+          ),
+        ]
+      : svg(
+          'text',
+          { x: at.width / 2, y: 19, class: 'node-name' },
+          lines.map((line, i) => svg('tspan', { x: at.width / 2, dy: i === 0 ? 0 : 15 }, line)),
+        ),
   );
 }
 
-function drawEdge(edge, from, to, offset) {
+function drawEdge({ edge, d, label: box }) {
   const level = severity(edge.errorRate, edge.rate);
-  let d;
-  let labelX;
-  let labelY;
-  if (to.layer > from.layer) {
-    const x1 = from.x + NODE_W;
-    const y1 = from.y + NODE_H / 2 + offset;
-    const x2 = to.x;
-    const y2 = to.y + NODE_H / 2 + offset;
-    const bend = (x2 - x1) / 2;
-    d = `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`;
-    // A little past the middle, where edges leaving one node have drawn apart.
-    const t = 0.62;
-    const along = 3 * t * t - 2 * t * t * t;
-    labelX = x1 + (x2 - x1) * t;
-    labelY = y1 + (y2 - y1) * along - 8;
-  } else {
-    // Back edges, self calls and calls within one layer: an arc below the boxes.
-    const x1 = from.x + NODE_W / 2 + offset;
-    const y1 = from.y + NODE_H;
-    const x2 = to.x + NODE_W / 2 + offset;
-    const y2 = to.y + NODE_H;
-    const drop = 36 + Math.abs(x2 - x1) / 6 + (edge.from === edge.to ? 10 : 0);
-    const spread = edge.from === edge.to ? 40 : 0;
-    d = `M${x1},${y1} C${x1 - spread},${y1 + drop} ${x2 + spread},${y2 + drop} ${x2},${y2}`;
-    labelX = (x1 + x2) / 2;
-    labelY = Math.max(y1, y2) + drop * 0.75 + 4;
-  }
+  const labelX = box.x + box.w / 2;
+  const labelY = box.y + 11;
   const rate = `${formatRate(edge.rate)}/s · ${formatPercent(edge.errorRate)}`;
   const latency = `p99 ${formatMs(edge.p99Ms)} · ${edge.transport ?? '?'}`;
   const title = `${edge.from} → ${edge.to} over ${edge.transport}: ${edge.count} calls in the window`;
@@ -257,39 +186,10 @@ function drawEdge(edge, from, to, offset) {
   return { line, label };
 }
 
-/** The edges of a graph that keep it acyclic: a depth-first search in name order drops back edges. */
-function forwardEdges(names, edges) {
-  const out = new Map(names.map((n) => [n, []]));
-  for (const e of edges) out.get(e.from)?.push(e);
-  for (const list of out.values()) list.sort((a, b) => compare(a.to, b.to));
-  const state = new Map();
-  const kept = [];
-  const visit = (name) => {
-    state.set(name, 'open');
-    for (const e of out.get(name) ?? []) {
-      const s = state.get(e.to);
-      if (s === 'open') continue;
-      kept.push(e);
-      if (s === undefined) visit(e.to);
-    }
-    state.set(name, 'done');
-  };
-  // Callers nobody calls first, so a cycle loses the edge that points back towards them.
-  const called = new Set(edges.map((e) => e.to));
-  const roots = [...names.filter((n) => !called.has(n)), ...names.filter((n) => called.has(n))];
-  for (const name of roots) if (!state.has(name)) visit(name);
-  return kept.filter((e) => e.from !== e.to);
-}
-
-function barycenter(positions, fallback) {
-  if (positions.length === 0) return fallback;
-  return positions.reduce((sum, p) => sum + p, 0) / positions.length;
-}
-
-function shorten(text, max) {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-function compare(a, b) {
-  return a < b ? -1 : a > b ? 1 : 0;
+/**
+ * Squeezes a detail line wider than its node (several counts at once) into it, rather than
+ * widening the node: a node's width depends on its name alone, so states never move the layout.
+ */
+function squeezed(text, room) {
+  return text.length * DETAIL_CHAR_W > room ? { textLength: room, lengthAdjust: 'spacingAndGlyphs' } : {};
 }

@@ -1,0 +1,4 @@
+import { fuzzSuite } from './fuzz-suite.ts';
+import { grpcTargets } from './targets/grpc.ts';
+
+fuzzSuite('fuzz: gRPC decoders', grpcTargets);
