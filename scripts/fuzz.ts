@@ -8,7 +8,6 @@
  * --seconds: time per target (default 30). --target: only these targets. --seed/--path:
  * replay one failure. Exits 1 when any target failed.
  */
-import fc from 'fast-check';
 import { failureReport, watchProcessErrors } from '../test/fuzz/fuzz-kit.ts';
 import { allTargets } from '../test/fuzz/targets/index.ts';
 

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * One open server-sent event stream whose reader only needs the newest state (watches, the
@@ -12,8 +12,16 @@ export class LatestEventWriter {
   /** When the socket last filled up without draining since (0 when it is keeping up). */
   stalledSince = 0;
 
-  constructor(res: ServerResponse) {
+  /** Answers `req` with an open event stream: the headers go now, events as they come. */
+  constructor(req: IncomingMessage, res: ServerResponse) {
     this.res = res;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    });
+    req.socket.setNoDelay(true);
+    res.on('drain', () => this.drained());
   }
 
   send(event: Buffer | string): void {
@@ -26,7 +34,7 @@ export class LatestEventWriter {
     if (!this.res.write(event) && this.stalledSince === 0) this.stalledSince = Date.now();
   }
 
-  /** Call on the socket's 'drain': writes the event kept meanwhile. */
+  /** On the socket's 'drain': writes the event kept meanwhile. */
   drained(): void {
     this.stalledSince = 0;
     const pending = this.pending;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { processOrGroupAlive } from '../support/processes.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 import { REPO, type RunningCli, startCli } from './cli-runner.ts';
 
@@ -46,26 +46,6 @@ function startedPids(output: string, name: string): number[] {
 
 function count(output: string, pattern: RegExp): number {
   return output.match(new RegExp(pattern, 'gm'))?.length ?? 0;
-}
-
-/**
- * True while a process, or any process of its process group, runs (Linux /proc). Zombies
- * do not count: a killed grandchild (tsx's esbuild) is re-parented to PID 1, which in some
- * containers never reaps it, yet it is dead.
- */
-function alive(pid: number): boolean {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (state !== 'Z' && (Number(entry) === pid || Number(group) === pid)) return true;
-  }
-  return false;
 }
 
 async function stop(running: RunningCli, pids: number[]): Promise<void> {
@@ -130,8 +110,8 @@ describe('switchboard dev', { timeout: 90_000 }, () => {
       const beta2 = startedPids(out(), 'beta')[1] as number;
       seen.push(beta2);
       assert.notEqual(beta2, beta1);
-      assert.equal(alive(beta1), false, 'the old beta process is gone');
-      assert.equal(alive(alpha1), true);
+      assert.equal(processOrGroupAlive(beta1), false, 'the old beta process is gone');
+      assert.equal(processOrGroupAlive(alpha1), true);
 
       // Shared code: every service restarts.
       await touch(path.join(root, 'lib/shared.ts'));
@@ -142,7 +122,7 @@ describe('switchboard dev', { timeout: 90_000 }, () => {
       assert.match(out(), /^dev\s+│ lib\/shared\.ts changed: restarting every service$/m);
       seen.push(...startedPids(out(), 'alpha').slice(1), ...startedPids(out(), 'beta').slice(2));
       assert.equal(seen.length, 5);
-      assert.equal(alive(alpha1), false);
+      assert.equal(processOrGroupAlive(alpha1), false);
       // A file outside any service that is not code still counts as shared; a dotfile does not.
       await write(path.join(root, '.scratch'), 'x');
       await sleep(500);
@@ -162,7 +142,7 @@ describe('switchboard dev', { timeout: 90_000 }, () => {
       assert.equal(code, 0, running.stderr());
       assert.match(out(), /^dev\s+│ SIGINT: stopping 3 services/m);
       assert.match(out(), /^dev\s+│ stopped$/m);
-      for (const pid of seen) assert.equal(alive(pid), false, `process ${pid} is gone`);
+      for (const pid of seen) assert.equal(processOrGroupAlive(pid), false, `process ${pid} is gone`);
     } finally {
       await stop(running, seen);
     }
@@ -205,7 +185,8 @@ describe('switchboard dev', { timeout: 90_000 }, () => {
       assert.equal(await running.exit, 0);
       assert.ok(Date.now() - stoppedAt < 5000, 'the second SIGINT did not wait for the 20 s grace');
       assert.match(out(), /^dev\s+│ SIGINT again: killing every service$/m);
-      for (const pid of pids) assert.equal(alive(pid), false, `process ${pid} is gone\n${out()}`);
+      for (const pid of pids)
+        assert.equal(processOrGroupAlive(pid), false, `process ${pid} is gone\n${out()}`);
     } finally {
       await stop(running, pids);
     }
@@ -231,7 +212,7 @@ describe('switchboard dev', { timeout: 90_000 }, () => {
       running.child.kill('SIGKILL');
       await running.exit;
       // The orphan guard in the service notices it has a new parent within a second or two.
-      await waitFor(() => !alive(pids[0] as number), 8000);
+      await waitFor(() => !processOrGroupAlive(pids[0] as number), 8000);
     } finally {
       await stop(running, pids);
     }

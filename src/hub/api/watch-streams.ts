@@ -16,8 +16,8 @@ export interface WatchStreamOptions {
 class Watcher extends LatestEventWriter {
   readonly service: string;
 
-  constructor(service: string, res: ServerResponse) {
-    super(res);
+  constructor(service: string, req: IncomingMessage, res: ServerResponse) {
+    super(req, res);
     this.service = service;
   }
 }
@@ -80,13 +80,7 @@ export class WatchStreams {
       );
       return;
     }
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-accel-buffering': 'no',
-    });
-    req.socket.setNoDelay(true);
-    const watcher = new Watcher(service, res);
+    const watcher = new Watcher(service, req, res);
     let set = this.#byService.get(service);
     if (!set) {
       set = new Set();
@@ -95,7 +89,6 @@ export class WatchStreams {
     set.add(watcher);
     this.#count++;
     res.once('close', () => this.#remove(watcher));
-    res.on('drain', () => watcher.drained());
     watcher.send(this.#event(service));
     if (!this.#heartbeat) {
       this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs);

@@ -57,16 +57,9 @@ export class SnapshotStream {
       });
       return;
     }
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-accel-buffering': 'no',
-    });
-    req.socket.setNoDelay(true);
-    const reader = new LatestEventWriter(res);
+    const reader = new LatestEventWriter(req, res);
     this.#readers.add(reader);
     res.once('close', () => this.#remove(reader));
-    res.on('drain', () => reader.drained());
     // Tell the browser how long to wait before reconnecting after the hub restarts.
     reader.send('retry: 2000\n\n');
     if (!this.#ticker) {

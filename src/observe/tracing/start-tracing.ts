@@ -79,14 +79,15 @@ export function startTracing(options: StartTracingOptions): Tracing {
   if (!options.serviceName) throw new TypeError('startTracing needs a serviceName');
   const url = options.exporter ? undefined : otlpTracesUrl(options);
   // Without any URL the exporter uses the OTLP default, http://localhost:4318/v1/traces.
+  // The hub's token goes only where the hub's URL won (not to another OTLP endpoint).
   const token = options.token ?? (process.env.SWITCHBOARD_TOKEN || undefined);
-  const toHub =
-    url !== undefined &&
-    options.hubUrl !== undefined &&
-    url === otlpTracesUrl({ hubUrl: options.hubUrl }, {});
-  const headers = token && toHub ? { authorization: `Bearer ${token}` } : undefined;
+  const toHub = url !== undefined && url === otlpTracesUrl({ hubUrl: options.hubUrl }, {});
   const exporter =
-    options.exporter ?? new OTLPTraceExporter({ ...(url ? { url } : {}), ...(headers ? { headers } : {}) });
+    options.exporter ??
+    new OTLPTraceExporter({
+      url,
+      headers: token && toHub ? { authorization: `Bearer ${token}` } : undefined,
+    });
   const batch = options.batch ?? options.exporter === undefined;
   const processor: SpanProcessor = batch
     ? new BatchSpanProcessor(exporter)
