@@ -317,6 +317,42 @@ describe('rabbitmq adapter through a broken network', { skip }, () => {
   });
 
   it(
+    'finishes a subscribe whose connection is lost while it declares, on the next connection',
+    bounded,
+    async () => {
+      const { proxy, broker } = await behindProxy({ publishTimeoutMs: 8000, heartbeatSeconds: 30 });
+      const topic = unique('lost_while_subscribing');
+      const got: string[] = [];
+      proxy.partition(); // the declarations go unanswered
+      const subscribing = broker.subscribe(topic, (d) => void got.push(text(d)), { group: 'g' });
+      await sleep(150);
+      proxy.reset(); // and their connection closes under them
+      await sleep(300);
+      proxy.heal();
+      const sub = await subscribing;
+      await direct.publish(topic, { payload: bytes('after the outage') });
+      await waitFor(() => got.includes('after the outage'), 5000);
+      await sub.close();
+    },
+  );
+
+  it(
+    'fails a subscribe clearly when the connection lost while declaring does not come back',
+    bounded,
+    async () => {
+      const { proxy, broker } = await behindProxy({ publishTimeoutMs: 400, heartbeatSeconds: 30 });
+      proxy.partition();
+      const subscribing = broker.subscribe(unique('never'), () => {}, { group: 'g' });
+      await sleep(100);
+      proxy.reset();
+      await assert.rejects(subscribing, (error: Error) => {
+        return error instanceof RabbitUnavailableError && /lost while subscribing/.test(error.message);
+      });
+      proxy.heal();
+    },
+  );
+
+  it(
     'fails publishes clearly when RabbitMQ stays unreachable, and bounds the waiting ones',
     bounded,
     async () => {

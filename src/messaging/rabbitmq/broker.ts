@@ -122,7 +122,11 @@ export class RabbitBroker implements Broker {
     });
     this.#consumers.add(consumer); // so that a close() meanwhile closes it too
     try {
-      await consumer.start(session);
+      await consumer.start(session).catch((error: unknown) => {
+        // A connection lost while declaring is no reason to fail: start again on the next one.
+        if (!session.closed || this.#closed) throw error;
+        return consumer.startAgain(o.publishTimeoutMs, error);
+      });
     } catch (error) {
       await consumer.close();
       this.#consumers.delete(consumer);

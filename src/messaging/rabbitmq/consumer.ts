@@ -12,7 +12,14 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { backoffDelay } from '../../governance/backoff.ts';
 import type { DeliveryHandler } from '../broker.ts';
-import { type AmqpConnection, type ConnectionListener, closeQuietly, type Session } from './connection.ts';
+import {
+  type AmqpConnection,
+  type ConnectionListener,
+  closeQuietly,
+  errorText,
+  RabbitUnavailableError,
+  type Session,
+} from './connection.ts';
 import { type Outcome, RabbitDelivery } from './delivery.ts';
 import { decodeMessage } from './headers.ts';
 import { KeyGate } from './key-gate.ts';
@@ -53,6 +60,8 @@ export class GroupConsumer implements ConnectionListener {
   #closed = false;
   #closing: Promise<void> | undefined;
   #idle: (() => void) | undefined;
+  /** Told when a start succeeds or the consumer closes, for startAgain. */
+  #started: ((error?: Error) => void) | undefined;
 
   constructor(
     readonly connection: AmqpConnection,
@@ -85,6 +94,7 @@ export class GroupConsumer implements ConnectionListener {
       });
       epoch.consumerTag = consumerTag;
       this.#failures = 0;
+      this.#started?.();
       if (this.#closed) await closeQuietly(channel); // closed while starting
     } catch (error) {
       if (this.#epoch) await closeQuietly(this.#epoch.channel);
@@ -92,6 +102,31 @@ export class GroupConsumer implements ConnectionListener {
     } finally {
       this.#starting = false;
     }
+  }
+
+  /**
+   * After a start whose connection was lost: starts on the next connection, as a restart would,
+   * and resolves once consuming; rejects with `cause`'s story after `timeoutMs`.
+   */
+  startAgain(timeoutMs: number, cause: unknown): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#started?.(
+          new RabbitUnavailableError(
+            `the connection to RabbitMQ was lost while subscribing (${errorText(cause)}) and no new one ` +
+              `consumed within ${timeoutMs} ms (${this.connection.lastError})`,
+          ),
+        );
+      }, timeoutMs);
+      this.#started = (error) => {
+        clearTimeout(timer);
+        this.#started = undefined;
+        if (error) reject(error);
+        else resolve();
+      };
+      // A connection that came back during the failed start found it busy and left it alone.
+      this.#scheduleRestart();
+    });
   }
 
   up(session: Session): void {
@@ -112,6 +147,7 @@ export class GroupConsumer implements ConnectionListener {
 
   async #close(): Promise<void> {
     clearTimeout(this.#restartTimer);
+    this.#started?.(new Error('rabbitmq subscription closed while subscribing'));
     this.#unwatch();
     const epoch = this.#epoch;
     // Competing members: cancel at once so the others take new messages during the drain. A
