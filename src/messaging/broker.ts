@@ -40,7 +40,10 @@ export interface Delivery {
   readonly attempt: number;
   /** Done: never deliver it to this group again. */
   ack(): Promise<void>;
-  /** Not now: deliver it again after `delayMs` (0: as soon as the broker can). */
+  /**
+   * Not now: deliver it again after `delayMs` (0: as soon as the broker can; at most 2^31-1 ms,
+   * about 24.8 days: a longer delay waits that long).
+   */
   nack(delayMs?: number): Promise<void>;
   /** Never again: to the dead-letter topic with `reason` when one is configured, else dropped. */
   term(reason?: string): Promise<void>;

@@ -4,6 +4,7 @@
  * wins, so a late ack after an ack timeout is ignored).
  */
 import type { Delivery } from './broker.ts';
+import { MAX_TIMER_MS } from './validate.ts';
 
 export type Outcome =
   | { kind: 'ack' }
@@ -31,7 +32,8 @@ export abstract class SettlingDelivery implements Delivery {
     if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
       throw new TypeError('nack delayMs must be a finite number ≥ 0');
     }
-    await this.settle({ kind: 'retry', delayMs, reason: 'nacked' });
+    // Every adapter waits with a timer somewhere; a longer delay would fire at once.
+    await this.settle({ kind: 'retry', delayMs: Math.min(delayMs, MAX_TIMER_MS), reason: 'nacked' });
   }
 
   async term(reason = 'terminated'): Promise<void> {

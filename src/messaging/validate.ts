@@ -68,8 +68,11 @@ function positiveInteger(
   return value;
 }
 
-/** A timer's longest delay: setTimeout fires at once for more (a redelivery storm for an ack timeout). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * A timer's longest delay, about 24.8 days: setTimeout fires at once for more (a redelivery storm
+ * for an ack timeout or a nack delay), so longer waits are refused or shortened to this.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The defaults of SubscribeOptions (broker.ts), applied and checked. */
 export function resolveSubscribeOptions(options: unknown): ResolvedSubscribeOptions {

@@ -280,6 +280,19 @@ export function brokerConformance(t: BrokerUnderTest): void {
       await sub.close();
     });
 
+    it('holds a message nacked with a delay beyond a timer (2^31 ms and more) instead of redelivering it', {
+      timeout: 10_000,
+    }, async () => {
+      const topic = uniqueName('long_delay');
+      const { log, handler } = recorder((d) => d.nack(2 ** 40));
+      const sub = await subscribe(broker, topic, handler, { group: uniqueName('g') });
+      await publishText(topic, ['much later']);
+      await waitFor(() => log.length >= 1, 8000);
+      await sleep(500); // a timer given more than 2^31-1 ms fires at once
+      assert.equal(log.length, 1, 'not redelivered');
+      await sub.close();
+    });
+
     it('redelivers when the handler throws', { timeout: 15_000 }, async () => {
       const topic = uniqueName('throws');
       const { log, handler } = recorder((d) => {

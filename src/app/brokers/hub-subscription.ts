@@ -3,6 +3,7 @@ import { Status } from '../../contract/status.ts';
 import type { Client, Message } from '../../core/types.ts';
 import { type BackoffOptions, backoffDelay } from '../../governance/backoff.ts';
 import type { Delivery, DeliveryHandler, SubscribeOptions, Subscription } from '../../messaging/broker.ts';
+import { MAX_TIMER_MS } from '../../messaging/validate.ts';
 import { type BrokerMethods, Outcome } from '../../services/broker/contract.ts';
 import { RequestStream } from './request-stream.ts';
 
@@ -220,8 +221,12 @@ class HubDelivery implements Delivery {
     return this.#settle(Outcome.ACK);
   }
 
-  nack(delayMs = 0): Promise<void> {
-    return this.#settle(Outcome.NACK, { delayMs: Math.max(0, Math.floor(delayMs)) });
+  async nack(delayMs = 0): Promise<void> {
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
+      throw new TypeError('nack delayMs must be a finite number ≥ 0');
+    }
+    // The wire's delay is a uint32; the broker waits at most a timer's longest delay anyway.
+    await this.#settle(Outcome.NACK, { delayMs: Math.min(Math.floor(delayMs), MAX_TIMER_MS) });
   }
 
   term(reason?: string): Promise<void> {

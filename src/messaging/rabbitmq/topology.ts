@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Channel } from 'amqplib';
+import { MAX_TIMER_MS } from '../validate.ts';
 import { routingKey } from './headers.ts';
 import type { PublishTarget } from './publisher.ts';
 
@@ -22,7 +23,7 @@ const MAX_NAME_BYTES = 255;
 /** Delays are rounded up to 1, 1.5, 2, 3, 4, 5, 6 or 8 × 10^n ms, to bound the delay queues. */
 const STEPS = [10, 15, 20, 30, 40, 50, 60, 80];
 /** The longest delay, about 24.8 days (a longer nack waits this long). */
-export const MAX_DELAY_MS = 2 ** 31 - 1;
+export const MAX_DELAY_MS = MAX_TIMER_MS;
 
 /** The delay queue's TTL for a wait of at least `ms`. */
 export function delayBucket(ms: number): number {

@@ -92,7 +92,9 @@ export class ConsumeSession {
         subscribeOptions(subscribe),
       );
     } catch (err) {
-      const code = err instanceof TypeError ? Status.INVALID_ARGUMENT : Status.UNAVAILABLE;
+      // Options the broker refuses (TypeError, RangeError) are the caller's; the rest the broker's.
+      const invalid = err instanceof TypeError || err instanceof RangeError;
+      const code = invalid ? Status.INVALID_ARGUMENT : Status.UNAVAILABLE;
       throw StatusError.from(err, code);
     }
     this.#subscription = subscription;
