@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { brokerConformance } from '../../../test/conformance/broker-suite.ts';
-import { waitFor } from '../../../test/support/wait.ts';
+import { rejection } from '../../../test/support/status.ts';
+import { sleep, waitFor } from '../../../test/support/wait.ts';
+import { Status } from '../../contract/status.ts';
+import { createClient } from '../../core/client.ts';
 import { ServiceHost } from '../../core/host.ts';
 import { MemoryBroker } from '../../messaging/memory/broker.ts';
 import { MemoryBrokerState } from '../../messaging/memory/state.ts';
 import { BrokerService } from '../../services/broker/broker-service.ts';
+import { BROKER_SERVICE_NAME, type BrokerMethods, brokerContract } from '../../services/broker/contract.ts';
+import { NativeClientTransport } from '../../transports/native/client.ts';
 import { NativeServer } from '../../transports/native/server.ts';
 import { HubBroker } from './hub-broker.ts';
 
@@ -78,6 +83,33 @@ describe('HubBroker', () => {
       TypeError,
     );
     await broker.close();
+  });
+
+  it('answers Consume options out of range with INVALID_ARGUMENT, not UNAVAILABLE', async () => {
+    // HubBroker checks options itself; a foreign client's reach the hub unchecked.
+    const transport = new NativeClientTransport({ target: shared.target });
+    const client = createClient<BrokerMethods>(brokerContract().service(BROKER_SERVICE_NAME), transport);
+    try {
+      for (const subscribe of [
+        { topic: 't', group: 'g', ackTimeoutMs: 2 ** 31 },
+        { topic: 't', group: '' },
+      ]) {
+        const requests = (async function* () {
+          yield { subscribe };
+          await sleep(2000);
+        })();
+        const err = await rejection(
+          (async () => {
+            for await (const _ of client.consume(requests, { timeoutMs: 3000 })) {
+              // the first answer is an error
+            }
+          })(),
+        );
+        assert.equal(err.code, Status.INVALID_ARGUMENT, `${JSON.stringify(subscribe)}: ${err.message}`);
+      }
+    } finally {
+      await transport.close();
+    }
   });
 
   it('hands back unsettled deliveries when a member disconnects', async () => {
