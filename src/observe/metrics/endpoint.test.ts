@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { it } from 'node:test';
 import { serveMetrics } from './endpoint.ts';
 import { Metrics } from './metrics.ts';
@@ -27,4 +28,32 @@ it('serveMetrics answers the text format at /metrics, HEAD without a body, 405 a
     await listener.close();
   }
   await assert.rejects(fetch(listener.url), /fetch failed/);
+});
+
+it('serveMetrics bounds its scrapers: connections over maxConnections close, big headers get 431', async () => {
+  const listener = await serveMetrics(new Metrics(), { port: 0, maxConnections: 2 });
+  const sockets: net.Socket[] = [];
+  const open = () =>
+    new Promise<net.Socket>((resolve, reject) => {
+      const socket = net.connect(listener.port, '127.0.0.1', () => resolve(socket));
+      socket.once('error', reject);
+      sockets.push(socket);
+    });
+  const closed = (socket: net.Socket) =>
+    new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  try {
+    await open();
+    await open();
+    const third = await open();
+    await closed(third); // closed by the listener, not by us
+    sockets[0]!.destroy();
+    await closed(sockets[0]!);
+    sockets[1]!.destroy();
+    const big = await fetch(listener.url, { headers: { 'x-filler': 'x'.repeat(10_000) } });
+    assert.equal(big.status, 431);
+    assert.equal((await fetch(listener.url)).status, 200, 'scrapes still work');
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await listener.close();
+  }
 });

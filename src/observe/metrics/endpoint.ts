@@ -4,6 +4,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { capConnections } from '../../transports/listener-limits.ts';
 import type { Metrics } from './metrics.ts';
 
 /**
@@ -47,6 +48,8 @@ export interface ServeMetricsOptions {
   port?: number;
   /** METRICS_PATH unless set. */
   path?: string;
+  /** Scrapers connected at once; more are closed as they arrive. 64 unless set. */
+  maxConnections?: number;
 }
 
 export interface MetricsListener {
@@ -66,7 +69,14 @@ export async function serveMetrics(
 ): Promise<MetricsListener> {
   const scrapePath = options.path ?? METRICS_PATH;
   const handler = metricsEndpoint(metrics);
-  const server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 10_000 }, (req, res) => {
+  // A scraper sends a small GET at once: anything slower or bigger is not one.
+  const limits = {
+    keepAliveTimeout: 5_000,
+    headersTimeout: 5_000,
+    requestTimeout: 10_000,
+    maxHeaderSize: 8192,
+  };
+  const server = http.createServer(limits, (req, res) => {
     const pathname = (req.url ?? '/').split('?', 1)[0];
     if (pathname === scrapePath) {
       void handler(req, res);
@@ -75,6 +85,7 @@ export async function serveMetrics(
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(`no endpoint ${pathname}; metrics are at ${scrapePath}\n`);
   });
+  capConnections(server, { maxConnections: options.maxConnections ?? 64 }, 'the metrics listener');
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? DEFAULT_METRICS_PORT, options.host ?? '127.0.0.1', () => {
