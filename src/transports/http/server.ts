@@ -1,16 +1,23 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { refusedStatus, StatusError } from '../../contract/errors.ts';
 import type { HttpRule } from '../../contract/http-rules.ts';
 import { Status } from '../../contract/status.ts';
 import type { ServerCallContext } from '../../core/context.ts';
 import type { HostedMethod, ServiceHost } from '../../core/host.ts';
 import type { ListenAddress, ServerTransport } from '../../core/transport.ts';
+import {
+  type ConnectionLimits,
+  capConnections,
+  countOption,
+  durationOption,
+  handshakeTimeout,
+} from '../listener-limits.ts';
 import { type ServerTlsOptions, serverTls } from '../tls/server-tls.ts';
 import { parsePathTemplate } from './path-template.ts';
 import { RequestBinder, responseSelector } from './request-binding.ts';
-import { writeError, writeJson } from './response-writer.ts';
+import { closeAfterAnswer, writeError, writeJson } from './response-writer.ts';
 import { Router } from './router.ts';
 import { type CallEnvironment, type HttpRoute, serveCall } from './server-call.ts';
 
@@ -20,7 +27,11 @@ import { type CallEnvironment, type HttpRoute, serveCall } from './server-call.t
  */
 export type HttpServerTlsOptions = ServerTlsOptions;
 
-export interface HttpServerOptions {
+/**
+ * Also bounded, see ConnectionLimits: connections open at once (`maxConnections`, 4096) and, with
+ * TLS, the handshake (`tlsHandshakeTimeoutMs`, 10 s).
+ */
+export interface HttpServerOptions extends ConnectionLimits {
   /** '127.0.0.1' unless set. */
   host?: string;
   /** 0 (the default) picks a free port. */
@@ -31,12 +42,47 @@ export interface HttpServerOptions {
   maxMessageBytes?: number;
   /** Serve HTTPS (HTTP/1.1) with this certificate. */
   tls?: HttpServerTlsOptions;
-  /** Time a client has to send a request's headers; 10 s unless set. */
+  /**
+   * Time a client has to send a request's headers, counted from the request's first byte (or
+   * from the connection's start): bytes trickled in do not extend it. Over it Node answers 408
+   * and closes the connection. 10 s unless set; 0 turns it off.
+   */
   headersTimeoutMs?: number;
-  /** Time a client has to send a whole request (headers and body); 5 min unless set. */
+  /**
+   * Time a client has to send a whole request (headers and body); over it Node answers 408 and
+   * closes the connection. 5 min unless set (never less than headersTimeoutMs); 0 turns it off.
+   */
   requestTimeoutMs?: number;
-  /** How long an idle keep-alive connection stays open; 5 s unless set. */
+  /**
+   * How long an idle keep-alive connection stays open: advertised to the client as
+   * `Keep-Alive: timeout`, and Node closes the connection 1 s after it (so the client, told
+   * first, does not reuse a connection as it closes). 5 s unless set; 0 keeps idle connections
+   * open until the client closes them.
+   */
   keepAliveTimeoutMs?: number;
+  /**
+   * Largest request head: the URL plus every header name and value (Node's maxHeaderSize),
+   * which bounds the metadata a call can carry. Over it Node answers 431 and closes the
+   * connection. 16 KiB unless set (Node's own default, fixed here so that the
+   * --max-http-header-size flag does not change it).
+   */
+  maxHeaderBytes?: number;
+  /**
+   * Most header lines in one request. Over it the server answers 431 RESOURCE_EXHAUSTED and
+   * closes the connection (Node itself would only drop the extra headers from req.headers,
+   * silently). 100 unless set: real clients send a few dozen at most, and each header becomes a
+   * metadata entry the call carries.
+   */
+  maxHeadersCount?: number;
+  /**
+   * Requests one connection may have waiting for their answers at once (HTTP/1.1 pipelining:
+   * requests sent before the earlier ones are answered). Node reads a pipelined burst whole, so
+   * without this one connection could start thousands of calls or queue thousands of answers. A
+   * request over it is not run: it is answered 429 RESOURCE_EXHAUSTED marked unprocessed (safe
+   * to retry), in turn, and the connection stays open. 100 unless set (the number of concurrent
+   * streams HTTP/2 servers commonly allow).
+   */
+  maxPipelinedRequests?: number;
   /**
    * Plain handlers by exact path (`/metrics`, `/openapi.json`), for GET and HEAD where no
    * contract route matches: what a process serves beside its methods.
@@ -48,6 +94,12 @@ export interface HttpServerOptions {
 export type HttpEndpoint = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+export const DEFAULT_MAX_HEADERS_COUNT = 100;
+export const DEFAULT_MAX_PIPELINED_REQUESTS = 100;
 const HEALTHY = '{"status":"SERVING"}';
 
 /**
@@ -62,6 +114,9 @@ export class HttpServer implements ServerTransport {
   readonly #options: HttpServerOptions;
   readonly #calls = new Set<ServerCallContext>();
   readonly #env: CallEnvironment;
+  readonly #limits: RequestLimits;
+  /** Per connection: answers queued behind the one being written (pipelined requests). */
+  readonly #queued = new WeakMap<Socket, number>();
   #router = new Router<HttpRoute>();
   #server: http.Server | https.Server | undefined;
   #closing = false;
@@ -72,9 +127,14 @@ export class HttpServer implements ServerTransport {
   constructor(host: ServiceHost, options: HttpServerOptions = {}) {
     this.#host = host;
     this.#options = options;
+    this.#limits = requestLimits(options);
     const calls = this.#calls;
     this.#env = {
-      maxBodyBytes: options.maxBodyBytes ?? options.maxMessageBytes ?? DEFAULT_MAX_BODY_BYTES,
+      maxBodyBytes: countOption(
+        options.maxBodyBytes ?? options.maxMessageBytes,
+        DEFAULT_MAX_BODY_BYTES,
+        options.maxBodyBytes === undefined ? 'maxMessageBytes' : 'maxBodyBytes',
+      ),
       calls: {
         add: (ctx) => calls.add(ctx),
         delete: (ctx) => {
@@ -95,20 +155,24 @@ export class HttpServer implements ServerTransport {
     if (this.#server) throw new Error('the HTTP server is already listening');
     this.#router = buildRouter(this.#host);
     const o = this.#options;
-    const headersTimeout = o.headersTimeoutMs ?? 10_000;
-    const requestTimeout = Math.max(o.requestTimeoutMs ?? 300_000, headersTimeout);
+    const limits = this.#limits;
     const settings: http.ServerOptions = {
-      headersTimeout,
-      requestTimeout,
-      keepAliveTimeout: o.keepAliveTimeoutMs ?? 5000,
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      keepAliveTimeout: limits.keepAliveTimeout,
+      maxHeaderSize: limits.maxHeaderBytes,
       // How often Node checks those timeouts: often enough for them to mean what they say.
-      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
+      connectionsCheckingInterval: checkingInterval(limits),
       noDelay: true,
     };
     const secure = o.tls ? serverTls(o.tls) : undefined;
     const server = secure
-      ? https.createServer({ ...settings, ...secure.options }, this.#onRequest)
+      ? https.createServer(
+          { ...settings, ...secure.options, handshakeTimeout: handshakeTimeout(o) },
+          this.#onRequest,
+        )
       : http.createServer(settings, this.#onRequest);
+    capConnections(server, o, 'the HTTP server');
     this.#server = server;
     if (secure) this.#stopTlsWatch = secure.watch(server as https.Server);
     await new Promise<void>((resolve, reject) => {
@@ -171,7 +235,47 @@ export class HttpServer implements ServerTransport {
     }
   }
 
+  /**
+   * Refuses (answered, false) a request over the header-count limit, or one over the pipelining
+   * limit of its connection; counts the answers queued on the connection.
+   */
+  #admit(req: IncomingMessage, res: ServerResponse): boolean {
+    const limits = this.#limits;
+    if (req.rawHeaders.length > 2 * limits.maxHeadersCount) {
+      closeAfterAnswer(req, res);
+      writeError(
+        res,
+        new StatusError(
+          Status.RESOURCE_EXHAUSTED,
+          `more than ${limits.maxHeadersCount} request headers (maxHeadersCount)`,
+        ),
+        { httpStatus: 431 },
+      );
+      return false;
+    }
+    // Node gives a response the socket at once unless answers before it are still pending: only
+    // pipelined requests cost anything here.
+    if (res.socket) return true;
+    const socket = req.socket;
+    const queued = (this.#queued.get(socket) ?? 0) + 1;
+    if (queued >= limits.maxPipelinedRequests) {
+      req.resume(); // the body is not wanted: let it flow away instead of filling a buffer
+      writeError(
+        res,
+        refusedStatus(
+          Status.RESOURCE_EXHAUSTED,
+          `more than ${limits.maxPipelinedRequests} requests waiting for answers on one connection (maxPipelinedRequests)`,
+        ),
+      );
+      return false;
+    }
+    this.#queued.set(socket, queued);
+    res.once('socket', () => this.#queued.set(socket, (this.#queued.get(socket) ?? 1) - 1));
+    return true;
+  }
+
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!this.#admit(req, res)) return;
     let url = req.url ?? '/';
     if (url.charCodeAt(0) !== 47 /* "/" */) url = absoluteFormPath(url);
     const q = url.indexOf('?');
@@ -200,6 +304,43 @@ export class HttpServer implements ServerTransport {
       });
     }
   };
+}
+
+/** The request limits of HttpServerOptions, checked, with their defaults. */
+interface RequestLimits {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  maxHeaderBytes: number;
+  maxHeadersCount: number;
+  maxPipelinedRequests: number;
+}
+
+function requestLimits(o: HttpServerOptions): RequestLimits {
+  // Node takes whole milliseconds only.
+  const ms = (value: number | undefined, fallback: number, name: string) =>
+    Math.ceil(durationOption(value, fallback, name));
+  const headersTimeout = ms(o.headersTimeoutMs, DEFAULT_HEADERS_TIMEOUT_MS, 'headersTimeoutMs');
+  const requestTimeout = ms(o.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, 'requestTimeoutMs');
+  return {
+    headersTimeout,
+    // Node refuses a request timeout shorter than the headers timeout; 0 (off) stays off.
+    requestTimeout: requestTimeout === 0 ? 0 : Math.max(requestTimeout, headersTimeout),
+    keepAliveTimeout: ms(o.keepAliveTimeoutMs, DEFAULT_KEEP_ALIVE_TIMEOUT_MS, 'keepAliveTimeoutMs'),
+    maxHeaderBytes: countOption(o.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES, 'maxHeaderBytes'),
+    maxHeadersCount: countOption(o.maxHeadersCount, DEFAULT_MAX_HEADERS_COUNT, 'maxHeadersCount'),
+    maxPipelinedRequests: countOption(
+      o.maxPipelinedRequests,
+      DEFAULT_MAX_PIPELINED_REQUESTS,
+      'maxPipelinedRequests',
+    ),
+  };
+}
+
+/** A quarter of the shortest timeout Node checks, from 50 ms to 30 s. */
+function checkingInterval(limits: RequestLimits): number {
+  const shortest = Math.min(limits.headersTimeout || Infinity, limits.requestTimeout || Infinity);
+  return Math.max(50, Math.min(30_000, Math.floor(shortest / 4)));
 }
 
 /**
