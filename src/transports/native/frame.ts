@@ -68,6 +68,8 @@ export const GoawayCode = {
   FRAME_TIMEOUT: 7,
   FLOW_CONTROL_ERROR: 8,
   IDLE_TIMEOUT: 9,
+  /** The client abused the connection (a flood of abandoned calls, a frame trickled in tiny reads). */
+  ENHANCE_YOUR_CALM: 10,
 } as const;
 export type GoawayCode = (typeof GoawayCode)[keyof typeof GoawayCode];
 

@@ -1,4 +1,5 @@
 /** Options of the native transport's two halves, and their defaults. */
+import type { ConnectionLimits } from '../listener-limits.ts';
 import type { ServerTlsOptions } from '../tls/server-tls.ts';
 import type { TlsFiles } from '../tls/tls-files.ts';
 
@@ -7,6 +8,7 @@ export const DEFAULT_MAX_METADATA_BYTES = 64 * 1024;
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
 /** Per-stream flow-control window: enough to keep a loopback stream busy, small enough to bound memory. */
 export const DEFAULT_WINDOW_BYTES = 256 * 1024;
+export const DEFAULT_MAX_ABANDONED_CALLS = 1000;
 
 /**
  * TLS of the native server (see ServerTlsOptions): with a CA (`ca`/`caFile`) clients must show
@@ -14,7 +16,11 @@ export const DEFAULT_WINDOW_BYTES = 256 * 1024;
  */
 export type NativeServerTlsOptions = ServerTlsOptions;
 
-export interface NativeServerOptions {
+/**
+ * `maxConnections` (4096 unless set) comes from ConnectionLimits: a connection over it is closed
+ * as it arrives.
+ */
+export interface NativeServerOptions extends ConnectionLimits {
   /** Interface to listen on; '127.0.0.1' unless set. */
   host?: string;
   /** 0 (the default) picks a free port. */
@@ -32,13 +38,30 @@ export interface NativeServerOptions {
   keepaliveMs?: number;
   /** Close a connection whose PING got no answer within this. 20 s unless set. */
   keepaliveTimeoutMs?: number;
-  /** A connection must complete its HELLO within this. 10 s unless set. */
+  /**
+   * A connection must complete its HELLO within this (after TLS, on a TLS server). 10 s unless
+   * set; 0 off.
+   */
   handshakeTimeoutMs?: number;
   /**
-   * Close a connection that received no complete frame for this long while it either has no
-   * call in flight or is stuck in the middle of a frame (a slowloris). 5 min unless set; 0 off.
+   * A TLS handshake not finished within this closes its connection. `handshakeTimeoutMs`
+   * (10 s) unless set; 0 leaves Node's own 120 s.
+   */
+  tlsHandshakeTimeoutMs?: number;
+  /**
+   * Close a connection that made no progress for this long — received no complete frame, and
+   * read none of what the server sent — while it has no call in flight, is stuck in the middle
+   * of a frame (a slowloris), or leaves the server's answers unread (the server stops reading
+   * a connection with more than 8 MiB of answers queued). 5 min unless set; 0 off.
    */
   idleTimeoutMs?: number;
+  /**
+   * Calls a client may abandon — CANCEL while they run, or open over `maxConcurrentStreams` —
+   * beyond those it lets finish (a "rapid reset" flood). Each call that finishes gives one back,
+   * and a tenth of it comes back each second. Over it the connection gets GOAWAY
+   * ENHANCE_YOUR_CALM and closes; its calls are cancelled. 1000 unless set; 0 off.
+   */
+  maxAbandonedCalls?: number;
 }
 
 export interface NativeClientTlsOptions extends TlsFiles {

@@ -1,10 +1,10 @@
 import type { Socket } from 'node:net';
 import { StatusError } from '../../contract/errors.ts';
-import { Metadata } from '../../contract/metadata.ts';
 import { Status } from '../../contract/status.ts';
 import { type PeerIdentity, ServerCallContext } from '../../core/context.ts';
 import type { ServiceHost } from '../../core/host.ts';
 import { peerIdentity } from '../tls/peer-identity.ts';
+import { AbandonedCallBudget, TrickleGuard } from './abuse-limits.ts';
 import {
   FrameType,
   framePayloadLimit,
@@ -13,18 +13,16 @@ import {
   MAX_HELLO_BYTES,
   NO_TIMEOUT,
   PROTOCOL_VERSION,
-  RequestFlag,
 } from './frame.ts';
 import { FrameDecoder, type FrameHandler } from './frame-decoder.ts';
 import { readCancel, readHello, readWindow } from './frame-payloads.ts';
 import type { Settings } from './frame-writer.ts';
 import { IdleWatchdog, type IdleWatched } from './idle-watchdog.ts';
 import { Keepalive, type KeepaliveHost } from './keepalive.ts';
-import { readMetadataBlock } from './metadata-block.ts';
 import { MethodTable } from './method-table.ts';
-import { PayloadReader } from './payload-reader.ts';
 import { ProtocolError, protocolError } from './protocol-error.ts';
 import { ServerCall, type ServerCallConnection } from './server-call.ts';
+import { readRequestBody, readRequestHead, requestTooLarge } from './server-request.ts';
 import { SocketWriter } from './socket-writer.ts';
 import { StreamTable } from './stream-table.ts';
 
@@ -35,6 +33,8 @@ export interface ServerConnectionConfig {
   readonly keepaliveTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** 0: no budget. */
+  readonly maxAbandonedCalls: number;
 }
 
 enum State {
@@ -65,6 +65,11 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
   #lastStreamId = 0;
   #handshakeTimer: NodeJS.Timeout | undefined;
   readonly #idle: IdleWatchdog;
+  readonly #abandoned: AbandonedCallBudget;
+  readonly #trickle = new TrickleGuard();
+  /** A CANCEL is being handled: the call it ends was abandoned, not completed. */
+  #cancelling = false;
+  /** When the last complete frame arrived, or the peer last read our backlog (a 'drain'). */
   lastFrameAt = Date.now();
   #frameSeen = false;
   peerMaxMessageBytes = 0;
@@ -82,9 +87,14 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
     this.#decoder = new FrameDecoder(this, MAX_HELLO_BYTES);
     this.#keepalive = new Keepalive(this, config.keepaliveMs, config.keepaliveTimeoutMs);
     this.#idle = new IdleWatchdog(this, config.idleTimeoutMs);
+    this.#abandoned = new AbandonedCallBudget(config.maxAbandonedCalls);
     this.#closed = new Promise((resolve) => socket.once('close', resolve));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    // A peer that reads what we sent is making progress, though it sends nothing.
+    socket.on('drain', () => {
+      this.lastFrameAt = Date.now();
+    });
     socket.on('close', () => this.#onClose());
     socket.on('error', () => {}); // 'close' follows; the calls learn of it there
     if (config.handshakeTimeoutMs > 0) {
@@ -134,6 +144,7 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
 
   callDone(call: ServerCall): void {
     this.#calls.delete(call.id);
+    if (!this.#cancelling) this.#abandoned.refund();
     if (this.#calls.size === 0) {
       this.lastFrameAt = Date.now();
       if (this.#state === State.Draining) this.#end();
@@ -144,8 +155,12 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
     this.writer.ping(FrameType.PING, data);
   }
 
+  /**
+   * Idle, stuck mid-frame, or stuck behind answers the peer does not read (the socket writer
+   * pauses reading while over 8 MiB are queued, so no frame can arrive either).
+   */
   get idleOrStuck(): boolean {
-    return this.#calls.size === 0 || this.#decoder.partial;
+    return this.#calls.size === 0 || this.#decoder.partial || this.socket.isPaused();
   }
 
   idleExpired(waitedMs: number): void {
@@ -160,6 +175,8 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
     this.#keepalive.active = true;
     try {
       this.#decoder.push(chunk);
+      if (this.#frameSeen) this.#trickle.frameDone();
+      else if (this.#decoder.partial) this.#trickle.partialRead(chunk.length);
     } catch (err) {
       this.#die(
         err instanceof ProtocolError ? err : new ProtocolError(GoawayCode.INTERNAL_ERROR, String(err)),
@@ -237,92 +254,37 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
       );
     }
     this.#lastStreamId = id;
-    // [u16 method id][u16 length + path if METHOD_PATH][u32 timeout ms][metadata block][message]
-    const reader = new PayloadReader(buf, 'REQUEST', start, end);
-    const methodId = reader.u16();
-    const path = flags & RequestFlag.METHOD_PATH ? reader.utf8(reader.u16()) : undefined;
-    const timeoutMs = reader.u32();
-    const entry = this.#methods.resolve(methodId, path);
+    const head = readRequestHead(this.#methods, flags, buf, start, end);
     if (this.#state !== State.Open) {
       this.#refuse(id, Status.UNAVAILABLE, 'the server is shutting down');
       return;
     }
     const settings = this.#config.settings;
     if (this.#calls.size >= settings.maxConcurrentStreams) {
-      this.#refuse(
-        id,
-        Status.RESOURCE_EXHAUSTED,
-        `too many concurrent calls (limit ${settings.maxConcurrentStreams})`,
-      );
+      const limit = settings.maxConcurrentStreams;
+      this.#refuse(id, Status.RESOURCE_EXHAUSTED, `too many concurrent calls (limit ${limit})`);
+      // The client was told the limit in our HELLO: a stream over it is abandoned work.
+      this.#abandoned.spend(`streams opened over the limit of ${limit}`);
       return;
     }
-    const metadataStart = reader.pos;
-    let metadata: Metadata | undefined;
-    try {
-      metadata = readMetadataBlock(reader);
-    } catch (err) {
-      if (!(err instanceof StatusError)) throw err;
-      this.#refuse(id, err.code, err.message);
+    const request = readRequestBody(head, settings);
+    if ('refused' in request) {
+      this.#refuse(id, request.refused.code, request.refused.message);
       return;
     }
-    if (reader.pos - metadataStart > settings.maxMetadataBytes) {
-      const size = reader.pos - metadataStart;
-      this.#refuse(
-        id,
-        Status.RESOURCE_EXHAUSTED,
-        `request metadata of ${size} bytes is over the limit of ${settings.maxMetadataBytes}`,
-      );
-      return;
-    }
-    const hosted = entry.hosted;
-    if (!hosted) {
-      this.#refuse(id, Status.UNIMPLEMENTED, `unknown method ${entry.path}`);
-      return;
-    }
+    const { hosted, metadata } = request;
     const method = hosted.descriptor;
-    const hasMessage = (flags & RequestFlag.HAS_MESSAGE) !== 0;
-    let input: unknown;
-    if (!method.requestStream) {
-      if (!hasMessage) {
-        this.#refuse(
-          id,
-          Status.INTERNAL,
-          `${method.fullName} takes one request message and the REQUEST has none`,
-        );
-        return;
-      }
-      const message = reader.rest();
-      if (message.length > settings.maxMessageBytes) {
-        this.#refuse(id, Status.RESOURCE_EXHAUSTED, tooLarge(message.length, settings.maxMessageBytes));
-        return;
-      }
-      try {
-        input = method.input.decode(message);
-      } catch (err) {
-        const status = StatusError.from(err, Status.INVALID_ARGUMENT);
-        this.#refuse(id, status.code, status.message);
-        return;
-      }
-    } else if (hasMessage) {
-      this.#refuse(
-        id,
-        Status.INTERNAL,
-        `${method.fullName} streams its requests: send them as MESSAGE frames`,
-      );
-      return;
-    }
-    const deadline = timeoutMs === NO_TIMEOUT ? Infinity : Date.now() + timeoutMs;
     const ctx = new ServerCallContext({
       method,
-      metadata: metadata ?? new Metadata(),
-      deadline,
+      metadata,
+      deadline: head.timeoutMs === NO_TIMEOUT ? Infinity : Date.now() + head.timeoutMs,
       transport: 'native',
       peer: this.peer,
       identity: this.identity,
     });
     const call = new ServerCall(this, id, ctx, method);
     this.#calls.set(id, call);
-    call.start(hosted, method.requestStream ? call.input : input);
+    call.start(hosted, method.requestStream ? call.input : request.input);
   }
 
   #onMessage(id: number, payload: Buffer): void {
@@ -331,7 +293,7 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
     if (!call.input) throw protocolError(`MESSAGE on stream ${id}, whose method takes one request`);
     const limit = this.#config.settings.maxMessageBytes;
     if (payload.length > limit) {
-      call.abort(new StatusError(Status.RESOURCE_EXHAUSTED, tooLarge(payload.length, limit)), true);
+      call.abort(new StatusError(Status.RESOURCE_EXHAUSTED, requestTooLarge(payload.length, limit)), true);
       return;
     }
     let message: unknown;
@@ -353,7 +315,13 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
       code === Status.DEADLINE_EXCEEDED
         ? new StatusError(Status.DEADLINE_EXCEEDED, 'the client gave up: deadline exceeded')
         : new StatusError(Status.CANCELLED, 'call cancelled by the client');
-    call.abort(reason, false);
+    this.#cancelling = true;
+    try {
+      call.abort(reason, false);
+    } finally {
+      this.#cancelling = false;
+    }
+    this.#abandoned.spend('calls cancelled while running');
   }
 
   /** The call on a stream; undefined for one already finished, a protocol error for one never opened. */
@@ -407,8 +375,4 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
     this.writer.close();
     this.#cancelCalls(new StatusError(Status.CANCELLED, 'the client disconnected'));
   }
-}
-
-function tooLarge(size: number, limit: number): string {
-  return `request message of ${size} bytes is over the limit of ${limit}`;
 }

@@ -4,8 +4,15 @@ import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
 import type { ServiceHost } from '../../core/host.ts';
 import type { ListenAddress, ServerTransport } from '../../core/transport.ts';
+import {
+  capConnections,
+  countOption,
+  DEFAULT_MAX_CONNECTIONS,
+  handshakeTimeout,
+} from '../listener-limits.ts';
 import { serverTls } from '../tls/server-tls.ts';
 import {
+  DEFAULT_MAX_ABANDONED_CALLS,
   DEFAULT_MAX_CONCURRENT_STREAMS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_METADATA_BYTES,
@@ -24,6 +31,8 @@ export class NativeServer implements ServerTransport {
   readonly #host: ServiceHost;
   readonly #options: NativeServerOptions;
   readonly #config: ServerConnectionConfig;
+  /** The TLS handshake timeout in ms; 0 leaves Node's default. */
+  readonly #tlsHandshakeTimeoutMs: number;
   readonly #connections = new Set<ServerConnection>();
   #server: net.Server | undefined;
   #stopTlsWatch: (() => void) | undefined;
@@ -48,7 +57,18 @@ export class NativeServer implements ServerTransport {
       keepaliveTimeoutMs: positive(options.keepaliveTimeoutMs, 20_000, 'keepaliveTimeoutMs'),
       handshakeTimeoutMs: positive(options.handshakeTimeoutMs, 10_000, 'handshakeTimeoutMs'),
       idleTimeoutMs: positive(options.idleTimeoutMs, 300_000, 'idleTimeoutMs'),
+      maxAbandonedCalls: positive(
+        options.maxAbandonedCalls,
+        DEFAULT_MAX_ABANDONED_CALLS,
+        'maxAbandonedCalls',
+      ),
     };
+    // Checked here so that a bad value fails construction, not listen().
+    countOption(options.maxConnections, DEFAULT_MAX_CONNECTIONS, 'maxConnections');
+    this.#tlsHandshakeTimeoutMs =
+      options.tlsHandshakeTimeoutMs === undefined
+        ? this.#config.handshakeTimeoutMs
+        : handshakeTimeout(options);
   }
 
   /** Open connections (for tests and metrics). */
@@ -62,13 +82,17 @@ export class NativeServer implements ServerTransport {
     const secure = this.#options.tls ? serverTls(this.#options.tls) : undefined;
     const server = secure
       ? tls.createServer(
-          { ...secure.options, handshakeTimeout: this.#config.handshakeTimeoutMs || undefined },
+          { ...secure.options, handshakeTimeout: this.#tlsHandshakeTimeoutMs || undefined },
           accept,
         )
       : net.createServer({ noDelay: true }, accept);
-    if (secure) this.#stopTlsWatch = secure.watch(server as tls.Server);
-    // A failed TLS handshake is the client's problem, never the process's.
-    server.on('tlsClientError', () => {});
+    capConnections(server, this.#options, 'the native server');
+    if (secure) {
+      this.#stopTlsWatch = secure.watch(server as tls.Server);
+      // A failed TLS handshake is the client's problem, never the process's. Node only reports a
+      // handshake timeout here: without the destroy, the socket would stay open.
+      (server as tls.Server).on('tlsClientError', (_err, socket) => socket.destroy());
+    }
     this.#server = server;
     const host = this.#options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
