@@ -13,15 +13,32 @@ import { type PeerIdentity, ServerCallContext } from '../../core/context.ts';
 import { parseGrpcTimeout } from '../../core/deadline.ts';
 import type { ServiceHost } from '../../core/host.ts';
 import type { ListenAddress, ServerTransport } from '../../core/transport.ts';
+import {
+  type ConnectionLimits,
+  capConnections,
+  countOption,
+  DEFAULT_MAX_CONNECTIONS,
+  durationOption,
+  handshakeTimeout,
+} from '../listener-limits.ts';
 import { peerIdentity } from '../tls/peer-identity.ts';
 import { type ServerTlsOptions, serverTls } from '../tls/server-tls.ts';
 import { type Decompressor, decompressorFor } from './compression.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './framing.ts';
 import { ACCEPT_ENCODING, GRPC_CONTENT_TYPE, isGrpcContentType, metadataFromRawHeaders } from './headers.ts';
 import { isGone, ServerCall, stopReading } from './server-call.ts';
+import { DEFAULT_HTTP2_HANDSHAKE_TIMEOUT_MS, SessionGuards } from './session-guards.ts';
 import { addStatusHeaders } from './status-trailers.ts';
 
 const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024;
+/**
+ * node:http2 closes a connection (GOAWAY INTERNAL_ERROR) past this many streams it refused for
+ * want of session memory, or this many invalid frames (streams refused over
+ * maxConcurrentStreams, frames on closed streams...): Node's own defaults, stated here so that
+ * they do not change under us.
+ */
+const MAX_SESSION_REJECTED_STREAMS = 100;
+const MAX_SESSION_INVALID_FRAMES = 1000;
 
 /**
  * TLS of the gRPC server (see ServerTlsOptions): with a CA (`ca`/`caFile`) clients must show a
@@ -32,18 +49,33 @@ export interface GrpcServerTlsOptions extends ServerTlsOptions {
   requestClientCert?: boolean;
 }
 
-export interface GrpcServerOptions {
+/**
+ * Options of the gRPC server. From ConnectionLimits: `maxConnections` (4096 unless set; a
+ * connection over it is closed at once) and `tlsHandshakeTimeoutMs` (10 s unless set).
+ */
+export interface GrpcServerOptions extends ConnectionLimits {
   /** '127.0.0.1' unless set. */
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
   tls?: GrpcServerTlsOptions;
-  /** Largest message accepted or sent: 4 MiB unless set. */
+  /** Largest message accepted or sent: 4 MiB unless set; a larger one fails the call with RESOURCE_EXHAUSTED. */
   maxMessageBytes?: number;
-  /** Streams (calls) one connection may have open at once: 1000 unless set. */
+  /**
+   * Streams (calls) one connection may have open at once: 1000 unless set. A client opening more
+   * before it has acknowledged the server's SETTINGS has them refused (RST_STREAM
+   * REFUSED_STREAM), and its connection closed after 1000 refusals; one opening more after
+   * that breaks the protocol, and its connection is closed at once.
+   */
   maxConcurrentStreams?: number;
-  /** Largest header block (metadata) accepted: 64 KiB unless set. */
+  /** Largest header block (metadata) accepted: 64 KiB unless set; a stream with a larger one is refused. */
   maxHeaderListBytes?: number;
+  /**
+   * A connection whose client has not sent its HTTP/2 connection preface and SETTINGS within
+   * this long after it connected (after the TLS handshake, with TLS) is closed: 10 s unless
+   * set; 0 = never (then only idleTimeoutMs closes it).
+   */
+  handshakeTimeoutMs?: number;
   /** A connection without any traffic for this long is closed gracefully: 5 minutes unless set; 0 = never. */
   idleTimeoutMs?: number;
   /** Ping each connection this often to find dead peers: 2 hours unless set (gRPC's default); 0 = never. */
@@ -52,12 +84,23 @@ export interface GrpcServerOptions {
   keepaliveTimeoutMs?: number;
 }
 
+/** The options as numbers, checked once. */
+interface ServerLimits {
+  readonly maxMessageBytes: number;
+  readonly maxConcurrentStreams: number;
+  readonly maxHeaderListBytes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly keepaliveIntervalMs: number;
+  readonly keepaliveTimeoutMs: number;
+}
+
 /** The gRPC protocol over node:http2, serving a ServiceHost. */
 export class GrpcServer implements ServerTransport {
   readonly name = 'grpc';
   readonly #host: ServiceHost;
   readonly #options: GrpcServerOptions;
-  readonly #maxBytes: number;
+  readonly #limits: ServerLimits;
   #server: Http2Server | Http2SecureServer | undefined;
   /** Each open connection, with its peer address ("ip:port") and client certificate identity. */
   readonly #sessions = new Map<ServerHttp2Session, SessionPeer>();
@@ -69,20 +112,46 @@ export class GrpcServer implements ServerTransport {
   constructor(host: ServiceHost, options: GrpcServerOptions = {}) {
     this.#host = host;
     this.#options = options;
-    this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    // Checked now, so a bad limit fails here rather than half-way through listen().
+    countOption(options.maxConnections, DEFAULT_MAX_CONNECTIONS, 'maxConnections');
+    handshakeTimeout(options);
+    this.#limits = {
+      maxMessageBytes: countOption(options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES, 'maxMessageBytes'),
+      maxConcurrentStreams: countOption(options.maxConcurrentStreams, 1000, 'maxConcurrentStreams'),
+      maxHeaderListBytes: countOption(options.maxHeaderListBytes, 64 * 1024, 'maxHeaderListBytes'),
+      handshakeTimeoutMs: durationOption(
+        options.handshakeTimeoutMs,
+        DEFAULT_HTTP2_HANDSHAKE_TIMEOUT_MS,
+        'handshakeTimeoutMs',
+      ),
+      idleTimeoutMs: durationOption(options.idleTimeoutMs, 5 * 60_000, 'idleTimeoutMs'),
+      keepaliveIntervalMs: durationOption(
+        options.keepaliveIntervalMs,
+        2 * 60 * 60_000,
+        'keepaliveIntervalMs',
+      ),
+      keepaliveTimeoutMs: durationOption(options.keepaliveTimeoutMs, 20_000, 'keepaliveTimeoutMs'),
+    };
   }
 
   listen(): Promise<ListenAddress> {
     if (this.#server) return Promise.reject(new Error('the gRPC server is already listening'));
     this.#closing = undefined;
     const options = this.#options;
+    const limits = this.#limits;
     const settings = {
-      maxConcurrentStreams: options.maxConcurrentStreams ?? 1000,
-      maxHeaderListSize: options.maxHeaderListBytes ?? 64 * 1024,
+      maxConcurrentStreams: limits.maxConcurrentStreams,
+      maxHeaderListSize: limits.maxHeaderListBytes,
       // Room for a few messages in flight per stream: fewer WINDOW_UPDATE round trips.
       initialWindowSize: 1024 * 1024,
     };
-    const common = { settings, maxSessionMemory: 64, peerMaxConcurrentStreams: 1000 };
+    const common = {
+      settings,
+      maxSessionMemory: 64,
+      peerMaxConcurrentStreams: 1000,
+      maxSessionRejectedStreams: MAX_SESSION_REJECTED_STREAMS,
+      maxSessionInvalidFrames: MAX_SESSION_INVALID_FRAMES,
+    };
     const tls = options.tls
       ? serverTls({
           ...options.tls,
@@ -90,11 +159,19 @@ export class GrpcServer implements ServerTransport {
         })
       : undefined;
     const server = tls
-      ? http2.createSecureServer({ ...common, ...tls.options, ALPNProtocols: ['h2'], allowHTTP1: false })
+      ? http2.createSecureServer({
+          ...common,
+          ...tls.options,
+          ALPNProtocols: ['h2'],
+          allowHTTP1: false,
+          handshakeTimeout: handshakeTimeout(options),
+        })
       : http2.createServer(common);
     this.#server = server;
+    capConnections(server, options, 'the gRPC server');
+    const guards = new SessionGuards(limits.handshakeTimeoutMs, 'the gRPC server');
     if (tls) this.#stopTlsWatch = tls.watch(server as Http2SecureServer);
-    server.on('session', (session: ServerHttp2Session) => this.#onSession(session));
+    server.on('session', (session: ServerHttp2Session) => this.#onSession(session, guards));
     server.on(
       'stream',
       (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
@@ -142,7 +219,7 @@ export class GrpcServer implements ServerTransport {
     for (const session of this.#sessions.keys()) session.destroy();
   }
 
-  #onSession(session: ServerHttp2Session): void {
+  #onSession(session: ServerHttp2Session, guards: SessionGuards): void {
     const socket = session.socket;
     const address = socket.remoteAddress ?? 'unknown';
     const peer = address.includes(':')
@@ -151,6 +228,7 @@ export class GrpcServer implements ServerTransport {
     const identity = peerIdentity(socket);
     this.#sessions.set(session, { peer, identity });
     session.on('error', ignore);
+    guards.watch(session, peer);
     // A connection window larger than HTTP/2's 64 KiB: big uploads on several streams at once.
     session.once('connect', () => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
     const stopKeepalive = this.#keepalive(session);
@@ -158,15 +236,15 @@ export class GrpcServer implements ServerTransport {
       this.#sessions.delete(session);
       stopKeepalive();
     });
-    const idle = this.#options.idleTimeoutMs ?? 5 * 60_000;
+    const idle = this.#limits.idleTimeoutMs;
     if (idle > 0) session.setTimeout(idle, () => session.close());
     if (this.#closing) session.close();
   }
 
   #keepalive(session: ServerHttp2Session): () => void {
-    const interval = this.#options.keepaliveIntervalMs ?? 2 * 60 * 60_000;
+    const interval = this.#limits.keepaliveIntervalMs;
     if (interval <= 0) return ignore;
-    const timeout = this.#options.keepaliveTimeoutMs ?? 20_000;
+    const timeout = this.#limits.keepaliveTimeoutMs;
     const timer = setInterval(() => {
       if (session.closed || session.destroyed) return;
       const deadline = setTimeout(() => session.destroy(), timeout).unref();
@@ -226,7 +304,7 @@ export class GrpcServer implements ServerTransport {
       peer: session?.peer || 'unknown',
       identity: session?.identity,
     });
-    const call = new ServerCall(stream, hosted, ctx, decompressor, this.#maxBytes, this.#calls);
+    const call = new ServerCall(stream, hosted, ctx, decompressor, this.#limits.maxMessageBytes, this.#calls);
     this.#calls.add(call);
     call.start();
   }
