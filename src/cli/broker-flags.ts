@@ -2,16 +2,28 @@ import { StatusError } from '../contract/errors.ts';
 import { Status } from '../contract/status.ts';
 import { DEFAULT_HUB_URL } from '../discovery/hub/registry.ts';
 import type { Broker } from '../messaging/broker.ts';
-import { UsageError } from './command.ts';
+import { DEFAULT_HUB_BROKER_PORT } from '../services/broker/contract.ts';
+import {
+  CLIENT_TLS_OPTIONS,
+  type ClientTlsFiles,
+  type ClientTlsFlags,
+  clientTlsFiles,
+  clientTlsHelp,
+  hubTlsHint,
+  hubUrlForTls,
+  UsageError,
+} from './command.ts';
 
 /** The flags that pick a broker: the hub's (the default), or any URL openBroker() takes. */
 export const BROKER_OPTIONS = {
   hub: { type: 'string' },
   broker: { type: 'string' },
   token: { type: 'string' },
+  ...CLIENT_TLS_OPTIONS,
 } as const;
 
-export interface BrokerFlags {
+/** With --tls-cert/--tls-key/--tls-ca, the hub's HTTPS port and its broker port are reached over TLS. */
+export interface BrokerFlags extends ClientTlsFlags {
   hub?: string;
   broker?: string;
   /** The hub's access token; $SWITCHBOARD_TOKEN unless given. */
@@ -23,7 +35,8 @@ export const BROKER_FLAGS_HELP = `      --hub <url>         the hub whose broker
                           ${DEFAULT_HUB_URL})
       --broker <url>      a broker URL instead (default $SWITCHBOARD_BROKER): a hub's
                           http://host:port, or hub://host:port for its broker port
-      --token <token>     the hub's access token (default $SWITCHBOARD_TOKEN)`;
+      --token <token>     the hub's access token (default $SWITCHBOARD_TOKEN)
+${clientTlsHelp(26)}`;
 
 /**
  * How long the command line waits for a broker that does not answer: to find a hub's broker
@@ -64,13 +77,50 @@ export function chooseBroker(flags: BrokerFlags, env: NodeJS.ProcessEnv = proces
 
 /** Opens the broker the flags name; trouble comes out as brokerFailure() describes. */
 export async function openBrokerFlags(flags: BrokerFlags): Promise<OpenedBroker> {
-  const { url, from } = chooseBroker(flags);
+  const chosen = chooseBroker(flags);
+  const tls = await clientTlsFiles(flags);
+  if (tls) return openHubBrokerOverTls(chosen, tls, flags.token);
+  const { url, from } = chosen;
   const { openBroker, redacted } = await import('../app/brokers/open-broker.ts');
   const label = /^https?:\/\//i.test(url) ? `hub at ${url}` : `broker at ${redacted(url)}`;
   try {
     return { broker: await openBroker(url, { timeoutMs: BROKER_TIMEOUT_MS, token: flags.token }), label };
   } catch (err) {
     if (err instanceof TypeError && from) throw new UsageError(`${from}: ${err.message}`);
+    throw brokerFailure(err, label);
+  }
+}
+
+/**
+ * The hub's broker over TLS: https://host:port (the hub's HTTPS port says where its broker
+ * port is) or hub://host:port (the broker port itself). openBroker() takes no TLS options,
+ * hence the HubBroker made here.
+ */
+async function openHubBrokerOverTls(
+  chosen: ChosenBroker,
+  tls: ClientTlsFiles,
+  token: string | undefined,
+): Promise<OpenedBroker> {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(chosen.url)?.[1]?.toLowerCase();
+  if (scheme !== 'http' && scheme !== 'https' && scheme !== 'hub') {
+    throw new UsageError(
+      `--tls-cert, --tls-key and --tls-ca are for a hub's broker (https:// or hub://), not ${chosen.url}`,
+    );
+  }
+  const { HubBroker } = await import('../app/brokers/hub-broker.ts');
+  const options = { publishTimeoutMs: BROKER_TIMEOUT_MS, token, tls };
+  if (scheme === 'hub') {
+    // hub://host[:port], as openBroker() takes it.
+    const match = /^hub:\/\/(\[[^\]]+\]|[^/:?#]+)(?::(\d+))?\/?$/i.exec(chosen.url);
+    if (!match) throw new UsageError(`${chosen.from}: expected hub://host:port, got ${chosen.url}`);
+    const target = `${match[1]}:${match[2] ?? DEFAULT_HUB_BROKER_PORT}`;
+    return { broker: new HubBroker({ ...options, target }), label: `broker at ${chosen.url}` };
+  }
+  const url = hubUrlForTls(chosen.url, chosen.from);
+  const label = `hub at ${url}`;
+  try {
+    return { broker: await HubBroker.fromHub(url, options), label };
+  } catch (err) {
     throw brokerFailure(err, label);
   }
 }
@@ -87,9 +137,9 @@ export function brokerFailure(err: unknown, label: string): Error {
   const status = findCause(err, (e): e is StatusError => e instanceof StatusError);
   const message = oneLine((err as Error)?.message ?? String(err));
   const where = message.includes(hostOf(label)) ? '' : `${label}: `;
-  return new StatusError(status?.code ?? Status.UNAVAILABLE, `${where}${withReason(message, err)}`, {
-    cause: err,
-  });
+  const hint = hubTlsHint(err, label.startsWith('hub at https://'));
+  const text = `${where}${withReason(message, err)}${hint ? ` (${hint})` : ''}`;
+  return new StatusError(status?.code ?? Status.UNAVAILABLE, text, { cause: err });
 }
 
 const REASONS: Record<string, string> = {

@@ -5,7 +5,7 @@ import { createClient } from '../core/client.ts';
 import type { CallOptions } from '../core/transport.ts';
 import type { Message, UntypedService } from '../core/types.ts';
 import { callsByName, connectByName } from './by-name.ts';
-import { type CliIo, type Command, EXIT_OK, UsageError, usage } from './command.ts';
+import { type CliIo, type Command, clientTlsHelp, EXIT_OK, UsageError, usage } from './command.ts';
 import { type Connection, connectTo, contractFor, TARGET_OPTIONS } from './contract-source.ts';
 import { REGISTRY_OPTIONS } from './registry-flags.ts';
 
@@ -29,6 +29,7 @@ Options:
                             to prefer (native, then grpc, then http unless set)
       --hub <url>           call by name through the hub (default $SWITCHBOARD_HUB)
       --token <token>       the hub's access token (default $SWITCHBOARD_TOKEN)
+${clientTlsHelp(28)}
       --consul <url>        call by name through a Consul agent
       --eureka <url>        call by name through a Eureka server
   -p, --proto <file>        .proto file(s) of the contract (repeatable); without it the

@@ -4,9 +4,12 @@ import { StatusError } from '../contract/errors.ts';
 import { Status } from '../contract/status.ts';
 import { HubAccessPolicy } from '../hub/access/policy.ts';
 import { DEFAULT_HUB_PORT, HubServer } from '../hub/server.ts';
-import { type Command, EXIT_OK, firstSignal, UsageError, usage } from './command.ts';
+import { DEFAULT_MAX_CONNECTIONS } from '../transports/listener-limits.ts';
+import { type ServerTlsOptions, serverTls } from '../transports/tls/server-tls.ts';
+import { type Command, EXIT_OK, firstSignal, requireFiles, UsageError, usage } from './command.ts';
 
 const HELP = `Usage: switchboard hub [--port ${DEFAULT_HUB_PORT}] [--host 127.0.0.1] [--data <dir>] [--broker-port <port>]
+                       [--tls-cert <file> --tls-key <file> [--tls-ca <file>]]
 
 Runs the hub, Switchboard's embedded service registry and message broker, until SIGINT or
 SIGTERM (then it closes its connections, saves the registry and exits 0). Services find it
@@ -28,10 +31,19 @@ Options:
       --access <file> an access policy (JSON): tokens, and who may read, register, publish,
                       consume and see the dashboard (docs/security.md#hub-access); without
                       one, everyone may do everything
+      --tls-cert <file>  the hub's certificate (PEM): HTTPS on the HTTP port, TLS on the
+                      broker port (files are watched: a renewed certificate is served
+                      without a restart)
+      --tls-key <file>   the key of --tls-cert
+      --tls-ca <file>    mutual TLS: clients must show a certificate this CA signed
+      --tls-optional-client-cert  with --tls-ca: ask clients for a certificate but let
+                      those without one in (--access then decides what they may do)
+      --max-connections <n>  connections open at once on the HTTP port, and as many on
+                      the broker port; more are closed at once (default ${DEFAULT_MAX_CONNECTIONS})
   -h, --help          this text
 
-Prints "switchboard hub listening on http://host:port" and "broker on host:port" once it
-accepts connections.
+Prints "switchboard hub listening on http://host:port" (https:// with --tls-cert) and
+"broker on host:port" once it accepts connections.
 Exit codes: 0 stopped by a signal, 1 could not start (port in use, unreadable data), 2 usage.
 `;
 
@@ -49,6 +61,11 @@ export const hubCommand: Command = {
           data: { type: 'string', short: 'd' },
           'broker-port': { type: 'string' },
           access: { type: 'string' },
+          'tls-cert': { type: 'string' },
+          'tls-key': { type: 'string' },
+          'tls-ca': { type: 'string' },
+          'tls-optional-client-cert': { type: 'boolean' },
+          'max-connections': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
         allowPositionals: true,
@@ -85,8 +102,12 @@ export const hubCommand: Command = {
     } catch (err) {
       throw new UsageError(`--access: ${(err as Error).message}`);
     }
+    const tls = serverTlsFlags(values);
+    const maxConnections = countFlag('--max-connections', values['max-connections']);
     const hub = new HubServer({
       access,
+      tls,
+      maxConnections,
       port,
       host,
       dataDir: values.data,
@@ -106,6 +127,10 @@ export const hubCommand: Command = {
         throw new StatusError(Status.UNAVAILABLE, `cannot start the hub on ${host}:${port}: ${why}`);
       }
       io.out(`switchboard hub listening on ${hub.url}\n`);
+      if (tls?.caFile !== undefined) {
+        const which = tls.requireClientCert === false ? 'may show' : 'must show';
+        io.out(`clients ${which} a certificate signed by ${tls.caFile}\n`);
+      }
       if (hub.brokerTarget) {
         const kept = values.data ? `embedded log in ${path.join(values.data, 'broker')}` : 'in memory';
         io.out(`broker on ${hub.brokerTarget} (${kept})\n`);
@@ -125,3 +150,49 @@ export const hubCommand: Command = {
     }
   },
 };
+
+/** --tls-* as the hub's ServerTlsOptions, the files checked now: a bad one is a usage error. */
+function serverTlsFlags(values: {
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'tls-ca'?: string;
+  'tls-optional-client-cert'?: boolean;
+}): ServerTlsOptions | undefined {
+  const { 'tls-cert': certFile, 'tls-key': keyFile, 'tls-ca': caFile } = values;
+  const optional = values['tls-optional-client-cert'] === true;
+  if (certFile === undefined && keyFile === undefined) {
+    if (caFile !== undefined || optional) {
+      throw new UsageError('--tls-ca and --tls-optional-client-cert need --tls-cert and --tls-key');
+    }
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined)
+    throw new UsageError('--tls-cert and --tls-key go together');
+  if (optional && caFile === undefined) throw new UsageError('--tls-optional-client-cert needs --tls-ca');
+  requireFiles([
+    ['--tls-cert', certFile],
+    ['--tls-key', keyFile],
+    ['--tls-ca', caFile],
+  ]);
+  const tls: ServerTlsOptions = {
+    certFile,
+    keyFile,
+    caFile,
+    ...(optional ? { requireClientCert: false } : {}),
+  };
+  try {
+    serverTls(tls);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return tls;
+}
+
+/** A whole number >= 1, or undefined when the flag is not given. */
+function countFlag(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw new UsageError(`${flag}: expected a whole number >= 1, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}

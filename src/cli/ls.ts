@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { type HealthReport, probeHealth } from '../app/health-probe.ts';
 import { endpointTarget, type ServiceInstance } from '../discovery/instance.ts';
 import type { Registry } from '../discovery/registry.ts';
-import { type CliIo, type Command, EXIT_OK, UsageError, usage } from './command.ts';
+import { type CliIo, type Command, clientTlsHelp, EXIT_OK, UsageError, usage } from './command.ts';
 import { openRegistry, REGISTRY_OPTIONS, registryFailure } from './registry-flags.ts';
 
 const HELP = `Usage: switchboard ls [service] [--hub <url>] [options]
@@ -16,6 +16,7 @@ health service) or UNREACHABLE, with the reason.
 Options:
       --hub <url>       the hub (default $SWITCHBOARD_HUB, else http://127.0.0.1:7070)
       --token <token>   the hub's access token (default $SWITCHBOARD_TOKEN)
+${clientTlsHelp(24)}
       --consul <url>    read a Consul agent instead (http://127.0.0.1:8500)
       --eureka <url>    read a Eureka server instead (http://127.0.0.1:8761/eureka)
       --json            machine-readable output

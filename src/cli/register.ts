@@ -10,7 +10,15 @@ import {
   validateInstance,
 } from '../discovery/instance.ts';
 import type { Lease, Registry } from '../discovery/registry.ts';
-import { type CliIo, type Command, EXIT_OK, firstSignal, UsageError, usage } from './command.ts';
+import {
+  type CliIo,
+  type Command,
+  clientTlsHelp,
+  EXIT_OK,
+  firstSignal,
+  UsageError,
+  usage,
+} from './command.ts';
 import { openRegistry, REGISTRY_OPTIONS, registryFailure } from './registry-flags.ts';
 
 const HELP = `Usage: switchboard register <service> <target...> [--hub <url>] [options]
@@ -27,6 +35,7 @@ Arguments:
 Options:
       --hub <url>        the hub (default $SWITCHBOARD_HUB, else http://127.0.0.1:7070)
       --token <token>    the hub's access token (default $SWITCHBOARD_TOKEN)
+${clientTlsHelp(25)}
       --consul <url>     register with a Consul agent instead
       --eureka <url>     register with a Eureka server instead
       --id <id>          the instance id (default: from the first target, e.g. 127.0.0.1-50051)

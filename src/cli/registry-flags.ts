@@ -1,7 +1,14 @@
 import { StatusError } from '../contract/errors.ts';
 import { Status } from '../contract/status.ts';
 import type { Registry } from '../discovery/registry.ts';
-import { UsageError } from './command.ts';
+import {
+  CLIENT_TLS_OPTIONS,
+  type ClientTlsFlags,
+  clientTlsFiles,
+  hubTlsHint,
+  hubUrlForTls,
+  UsageError,
+} from './command.ts';
 
 /** The flags that pick a registry: the hub (the default), or a Consul agent or Eureka server. */
 export const REGISTRY_OPTIONS = {
@@ -9,9 +16,11 @@ export const REGISTRY_OPTIONS = {
   consul: { type: 'string' },
   eureka: { type: 'string' },
   token: { type: 'string' },
+  ...CLIENT_TLS_OPTIONS,
 } as const;
 
-export interface RegistryFlags {
+/** With --tls-cert/--tls-key/--tls-ca, the hub is reached over https:// (mutual TLS with a certificate). */
+export interface RegistryFlags extends ClientTlsFlags {
   hub?: string;
   consul?: string;
   eureka?: string;
@@ -45,6 +54,9 @@ export async function openRegistry(
   const given = (['hub', 'consul', 'eureka'] as const).filter((k) => flags[k] !== undefined);
   if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} exclude each other`);
   const flag = given[0] ?? 'hub';
+  const tls = await clientTlsFiles(flags);
+  if (tls && flag !== 'hub')
+    throw new UsageError(`--tls-cert, --tls-key and --tls-ca are for the hub, not --${flag}`);
   try {
     if (flags.consul !== undefined) {
       const { ConsulRegistry } = await import('../discovery/consul/registry.ts');
@@ -62,12 +74,20 @@ export async function openRegistry(
       };
     }
     const { DEFAULT_HUB_URL, HubRegistry } = await import('../discovery/hub/registry.ts');
-    const url = flags.hub ?? process.env.SWITCHBOARD_HUB ?? DEFAULT_HUB_URL;
+    const from =
+      flags.hub !== undefined
+        ? '--hub'
+        : process.env.SWITCHBOARD_HUB !== undefined
+          ? '$SWITCHBOARD_HUB'
+          : undefined;
+    const chosen = flags.hub ?? process.env.SWITCHBOARD_HUB ?? DEFAULT_HUB_URL;
+    const url = tls ? hubUrlForTls(chosen, from) : chosen;
     const registry = new HubRegistry({
       url,
       requestTimeoutMs: REGISTRY_TIMEOUT_MS,
       onError: options.onError,
       token: flags.token,
+      tls,
     });
     return { registry, label: `hub at ${registry.url}` };
   } catch (err) {
@@ -84,7 +104,8 @@ export function registryFailure(err: unknown, label: string): Error {
   if (err instanceof StatusError || err instanceof UsageError) return err;
   const message = (err as Error)?.message ?? String(err);
   const text = message.startsWith('hub at ') ? message : `${label}: ${withReason(message, err)}`;
-  return new StatusError(Status.UNAVAILABLE, text);
+  const hint = hubTlsHint(err, label.startsWith('hub at https://'));
+  return new StatusError(Status.UNAVAILABLE, hint ? `${text} (${hint})` : text);
 }
 
 const REASONS: Record<string, string> = {

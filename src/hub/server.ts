@@ -8,6 +8,13 @@ import type { Broker } from '../messaging/broker.ts';
 import { LogBroker } from '../messaging/embedded/index.ts';
 import { MemoryBroker } from '../messaging/memory/broker.ts';
 import { closeAfterAnswer } from '../transports/http/response-writer.ts';
+import {
+  type ConnectionLimits,
+  capConnections,
+  countOption,
+  DEFAULT_MAX_CONNECTIONS,
+  handshakeTimeout,
+} from '../transports/listener-limits.ts';
 import { type ServerTlsOptions, serverTls } from '../transports/tls/server-tls.ts';
 import { HubAccess } from './access/hub-access.ts';
 import type { HubAccessConfig, HubAccessPolicy } from './access/policy.ts';
@@ -23,7 +30,7 @@ import { HUB_METRICS_PATH, HubMetrics } from './hub-metrics.ts';
 import { RegistryFile } from './persistence.ts';
 import { TelemetryApi, type TelemetryOptions } from './telemetry/telemetry-api.ts';
 
-export interface HubServerOptions extends RegistryApiOptions {
+export interface HubServerOptions extends RegistryApiOptions, ConnectionLimits {
   /** '127.0.0.1' unless set. */
   host?: string;
   /** 7070 unless set; 0 picks a free port. */
@@ -39,8 +46,19 @@ export interface HubServerOptions extends RegistryApiOptions {
   dataDir?: string;
   /** How often expired leases are removed. 250 ms unless set (expiry is late by at most this). */
   sweepIntervalMs?: number;
-  /** A request must arrive whole (headers and body) within this, else 408. 30 s unless set. */
+  /**
+   * A request must arrive whole (headers and body) within this, else 408; its headers within
+   * this or 10 s, whichever is less (slowloris). Answers that last (watch streams, blocking
+   * queries, the dashboard stream) are not bounded by it. 30 s unless set.
+   */
   requestTimeoutMs?: number;
+  /**
+   * Connections open at once on the HTTP(S) port, and as many again on the broker port; one
+   * more is closed at once. 4096 unless set.
+   */
+  maxConnections?: number;
+  /** Largest request line and headers the HTTP port takes; larger gets 431. 16 KiB unless set. */
+  maxHeaderBytes?: number;
   /** Where the hub reports trouble it survives (an unreadable data file). stderr unless set. */
   log?: (message: string) => void;
   /**
@@ -67,6 +85,9 @@ export interface HubServerOptions extends RegistryApiOptions {
 
 export const DEFAULT_HUB_PORT = 7070;
 
+/** Largest request head the hub takes unless told (Node's own default, stated so it stays). */
+export const DEFAULT_HUB_MAX_HEADER_BYTES = 16 * 1024;
+
 /** GET: the broker port's target, kind and capabilities (404 when the hub serves no broker). */
 export const BROKER_INFO_PATH = '/api/v1/broker';
 
@@ -80,7 +101,10 @@ export interface HubStats {
   blockingQueries: number;
   /** Bytes queued to watch streams and not yet taken by their sockets. */
   watchBufferedBytes: number;
+  /** Open connections on the HTTP(S) port. */
   connections: number;
+  /** Open connections on the broker port (0 without one). */
+  brokerConnections: number;
 }
 
 /**
@@ -99,6 +123,7 @@ export class HubServer {
   readonly #apis: HubApi[];
   readonly #file: RegistryFile | undefined;
   readonly #dashboard = new DashboardAssets();
+  readonly #maxHeaderBytes: number;
   #server: http.Server | undefined;
   #stopTlsWatch: (() => void) | undefined;
   #brokerEndpoint: BrokerEndpoint | undefined;
@@ -113,6 +138,14 @@ export class HubServer {
 
   constructor(options: HubServerOptions = {}) {
     this.#options = options;
+    // Checked now, so a bad limit fails here rather than half-way through listen().
+    this.#maxHeaderBytes = countOption(
+      options.maxHeaderBytes,
+      DEFAULT_HUB_MAX_HEADER_BYTES,
+      'maxHeaderBytes',
+    );
+    countOption(options.maxConnections, DEFAULT_MAX_CONNECTIONS, 'maxConnections');
+    handshakeTimeout(options);
     this.registry = new InstanceTable({ maxInstances: options.maxInstances });
     this.#access = new HubAccess(options.access);
     const state: HubState = { registry: this.registry, closing: this.#closing.signal, access: this.#access };
@@ -137,16 +170,22 @@ export class HubServer {
     const secure = this.#options.tls ? serverTls(this.#options.tls) : undefined;
     const settings: http.ServerOptions = {
       // Both bound only the arrival of a request: watch streams and blocking queries that
-      // answer for minutes are not cut by them.
+      // answer for minutes are not cut by them. A connection that sends nothing, or trickles
+      // its headers (slowloris), is closed by headersTimeout.
       requestTimeout,
       headersTimeout: Math.min(10_000, requestTimeout),
       connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeout / 2)),
       keepAliveTimeout: 5_000,
+      maxHeaderSize: this.#maxHeaderBytes,
     };
     const dispatch = (req: IncomingMessage, res: ServerResponse) => void this.#dispatch(req, res);
     const server = secure
-      ? https.createServer({ ...settings, ...secure.options }, dispatch)
+      ? https.createServer(
+          { ...settings, ...secure.options, handshakeTimeout: handshakeTimeout(this.#options) },
+          dispatch,
+        )
       : http.createServer(settings, dispatch);
+    capConnections(server, this.#options, `the hub's HTTP port`);
     server.on('connection', (socket) => {
       this.#connections++;
       socket.once('close', () => this.#connections--);
@@ -201,13 +240,14 @@ export class HubServer {
     const port =
       this.#options.brokerPort ??
       (hubPort === undefined ? DEFAULT_HUB_BROKER_PORT : hubPort === 0 ? 0 : hubPort + 1);
-    const endpoint = new BrokerEndpoint(
-      broker,
-      this.#options.host ?? '127.0.0.1',
+    const endpoint = new BrokerEndpoint(broker, {
+      host: this.#options.host ?? '127.0.0.1',
       port,
-      this.#access.policy,
-      this.#options.tls,
-    );
+      access: this.#access.policy,
+      tls: this.#options.tls,
+      maxConnections: this.#options.maxConnections,
+      tlsHandshakeTimeoutMs: this.#options.tlsHandshakeTimeoutMs,
+    });
     try {
       this.#brokerAddress = await endpoint.listen();
     } catch (err) {
@@ -230,6 +270,7 @@ export class HubServer {
       instances: this.registry.size,
       ...this.#registryApi.stats,
       connections: this.#connections,
+      brokerConnections: this.#brokerEndpoint?.connectionCount ?? 0,
     };
   }
 
@@ -263,7 +304,7 @@ export class HubServer {
         return;
       }
       if (url.pathname === HUB_OPENAPI_PATH && req.method === 'GET') {
-        sendJson(res, 200, hubOpenApiDocument());
+        sendJson(res, 200, hubOpenApiDocument({ secured: this.#access.enabled }));
         return;
       }
       if (url.pathname === HUB_METRICS_PATH) {

@@ -107,3 +107,54 @@ describe('the hub OpenAPI document', () => {
     assert.equal((await call('Hub_OpenApi')).status, 200);
   });
 });
+
+describe('the hub OpenAPI document with an access policy', () => {
+  const hub = new HubServer({
+    port: 0,
+    requestTimeoutMs: 2000,
+    access: {
+      tokens: { 'reader-token-0123456789': { name: 'reader' } },
+      grants: [{ who: 'reader', read: '*' }],
+    },
+  });
+  before(() => hub.listen());
+  after(() => hub.close());
+
+  it('names the credentials, and what needs one, and is what a hub with a policy serves', async () => {
+    const open = hubOpenApiDocument();
+    assert.deepEqual(open.security, [{}, { bearer: [] }, { clientCertificate: [] }]);
+    const secured = hubOpenApiDocument({ secured: true });
+    assert.deepEqual(await new Validator().validate(secured), { valid: true });
+    assert.deepEqual(secured.security, [{ bearer: [] }, { clientCertificate: [] }]);
+    const paths = secured.paths as Paths;
+    assert.deepEqual(paths['/healthz']?.get?.security, [], 'health is public');
+    assert.deepEqual(paths[HUB_OPENAPI_PATH]?.get?.security, [], 'the document is public');
+    const list = paths['/api/v1/services']?.get?.responses as Record<string, JsonSchema>;
+    assert.deepEqual(list['401'], { $ref: '#/components/responses/Unauthorized' });
+    assert.deepEqual(list['403'], { $ref: '#/components/responses/Forbidden' });
+
+    const served = await fetch(hub.url + HUB_OPENAPI_PATH);
+    assert.equal(served.status, 200, 'served without a credential');
+    assert.deepEqual(await served.json(), JSON.parse(JSON.stringify(secured)));
+    const anonymous = await fetch(`${hub.url}/api/v1/services`);
+    assert.equal(anonymous.status, 401);
+    assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Bearer /);
+    const reader = await fetch(`${hub.url}/api/v1/services`, {
+      headers: { authorization: 'Bearer reader-token-0123456789' },
+    });
+    assert.equal(reader.status, 200);
+    const register = await fetch(`${hub.url}/api/v1/instances`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer reader-token-0123456789', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        instance: {
+          service: 's',
+          id: 'i',
+          endpoints: [{ transport: 'http', host: '127.0.0.1', port: 1 }],
+          metadata: {},
+        },
+      }),
+    });
+    assert.equal(register.status, 403, 'documented as Forbidden');
+  });
+});

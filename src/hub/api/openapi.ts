@@ -106,7 +106,25 @@ const RESPONSES: Record<string, Json> = {
   NotFound: json(schema('Error'), 'No such instance (its lease may have expired) or endpoint.'),
   MethodNotAllowed: json(schema('Error'), 'Another HTTP method serves this path (see Allow).'),
   Busy: json(schema('Error'), 'The hub holds its limit of watchers or blocking queries; try again later.'),
+  Unauthorized: {
+    ...json(schema('Error'), 'No credential, or a token the access policy does not know (docs/security.md).'),
+    headers: {
+      'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer realm="switchboard-hub"' },
+    },
+  },
+  Forbidden: json(schema('Error'), 'The caller is known but has no grant for this service and action.'),
 };
+
+/** How a caller shows who it is when the hub has an access policy (docs/security.md#hub-access). */
+const SECURITY_SCHEMES: Record<string, Json> = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'A token named in the access policy.' },
+  clientCertificate: {
+    type: 'mutualTLS',
+    description: "A client certificate signed by the hub's CA; its SAN URI or DNS name is the caller.",
+  },
+};
+/** Paths anyone may read, policy or not. */
+const PUBLIC_PATHS = new Set(['/healthz', HUB_OPENAPI_PATH]);
 
 const PATHS: Record<string, Json> = {
   '/healthz': {
@@ -262,8 +280,41 @@ const PATHS: Record<string, Json> = {
   },
 };
 
-/** The hub's API document; `servers` are base URLs ("/" — the serving hub — unless set). */
-export function hubOpenApiDocument(options: { servers?: readonly string[] } = {}): Json {
+/** PATHS with the answers of an access policy on every operation that needs a credential. */
+function guardedPaths(): Record<string, Json> {
+  const paths: Record<string, Json> = {};
+  for (const [path, item] of Object.entries(PATHS)) {
+    if (PUBLIC_PATHS.has(path)) {
+      paths[path] = Object.fromEntries(
+        Object.entries(item).map(([method, op]) => [method, { ...(op as Json), security: [] }]),
+      );
+      continue;
+    }
+    paths[path] = Object.fromEntries(
+      Object.entries(item).map(([method, op]) => {
+        const operation = op as Json;
+        const responses = {
+          ...(operation.responses as Json),
+          '401': error('Unauthorized'),
+          '403': error('Forbidden'),
+        };
+        return [method, { ...operation, responses }];
+      }),
+    );
+  }
+  return paths;
+}
+
+export interface HubOpenApiOptions {
+  /** Base URLs ("/" — the serving hub — unless set). */
+  servers?: readonly string[];
+  /** The hub has an access policy: every operation but the public ones needs a credential. */
+  secured?: boolean;
+}
+
+/** The hub's API document. */
+export function hubOpenApiDocument(options: HubOpenApiOptions = {}): Json {
+  const credentials: Json[] = [{ bearer: [] }, { clientCertificate: [] }];
   const document: Json = {
     openapi: '3.1.0',
     info: {
@@ -277,8 +328,10 @@ export function hubOpenApiDocument(options: { servers?: readonly string[] } = {}
       { name: 'registry', description: 'Service discovery: /api/v1/' },
       { name: 'broker', description: "The embedded broker's port" },
     ],
-    paths: PATHS,
-    components: { schemas: SCHEMAS, responses: RESPONSES },
+    paths: guardedPaths(),
+    components: { schemas: SCHEMAS, responses: RESPONSES, securitySchemes: SECURITY_SCHEMES },
+    // Without a policy the empty requirement says a request needs no credential.
+    security: options.secured ? credentials : [{}, ...credentials],
   };
   if (options.servers) document.servers = options.servers.map((url) => ({ url }));
   return document;
