@@ -5,7 +5,10 @@ import { type EchoService, echoContract, echoImplementation } from '../../test/f
 import { codeOf, rejectsWith } from '../../test/support/status.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { Status } from '../contract/index.ts';
+import { createClient } from '../core/index.ts';
+import { InprocTransport } from '../transports/inproc/client.ts';
 import { connect } from './connect.ts';
+import { DEFAULT_MAX_CONCURRENT_CALLS } from './limits.ts';
 import { Server } from './server.ts';
 
 const echo = echoContract().service('sb.test.Echo');
@@ -114,6 +117,34 @@ describe('server limits', () => {
       assert.equal(codes.filter((c) => c === Status.RESOURCE_EXHAUSTED).length, 5);
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe('server limits by default', () => {
+  it(`runs at most ${DEFAULT_MAX_CONCURRENT_CALLS} calls at once unless told otherwise, and none with limits: false`, async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const held = {
+      unary: async (req: { text: string }) => {
+        await gate;
+        return { text: req.text };
+      },
+    };
+    for (const limits of [undefined, false] as const) {
+      const server = new Server({ limits }).add(echo, held as never);
+      const client = createClient<EchoService>(echo, new InprocTransport(server.host));
+      const calls = Array.from({ length: DEFAULT_MAX_CONCURRENT_CALLS }, () => client.unary({ text: 'x' }));
+      const extra = client.unary({ text: 'one more' });
+      if (limits === undefined) {
+        const err = await rejectsWith(extra, Status.RESOURCE_EXHAUSTED, /10000 concurrent calls/);
+        assert.equal(err.unprocessed, true);
+      }
+      release();
+      await Promise.all(calls);
+      if (limits === false) assert.equal((await extra).text, 'one more');
     }
   });
 });

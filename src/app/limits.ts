@@ -13,6 +13,9 @@ export interface ServerLimits {
   burst?: number;
 }
 
+/** The Server's concurrency limit unless configured: enough for any one process, not for a flood. */
+export const DEFAULT_MAX_CONCURRENT_CALLS = 10_000;
+
 /** Health probes must see the truth about an overloaded server, not a refusal. */
 const EXEMPT = /^\/grpc\.health\.v1\.Health\//;
 

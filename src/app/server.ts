@@ -13,7 +13,7 @@ import type { ServerTlsOptions } from '../transports/tls/server-tls.ts';
 import { type AccessPolicyOptions, accessPolicy } from './access-policy.ts';
 import { type ApiDocumentsOptions, apiDocumentEndpoints } from './api-documents.ts';
 import type { TransportKind } from './connect.ts';
-import { limitsInterceptor, type ServerLimits } from './limits.ts';
+import { DEFAULT_MAX_CONCURRENT_CALLS, limitsInterceptor, type ServerLimits } from './limits.ts';
 import type { Observability } from './observability.ts';
 import { advertisedHost, instancesFor, type RegistrationOptions, registerAll } from './registration.ts';
 
@@ -33,8 +33,13 @@ export interface ServerOptions extends ServiceHostOptions {
   health?: boolean;
   /** Serve gRPC server reflection, v1 and v1alpha. On unless false. */
   reflection?: boolean;
-  /** Load shedding: calls over these limits get RESOURCE_EXHAUSTED (HTTP 429). */
-  limits?: ServerLimits;
+  /**
+   * Load shedding: calls over these limits get RESOURCE_EXHAUSTED (HTTP 429), unprocessed.
+   * Unless set otherwise, at most 10 000 calls run at once (DEFAULT_MAX_CONCURRENT_CALLS), on
+   * all transports together: a call counts until its handler returns, so handlers that ignore
+   * their cancel signal stay bounded too. false: no limit.
+   */
+  limits?: ServerLimits | false;
   /** `/openapi.json` and `/asyncapi.json` on the HTTP transport (docs/api-documents.md). On unless false. */
   apiDocuments?: ApiDocumentsOptions | false;
   /**
@@ -75,7 +80,14 @@ export class Server {
     const interceptors = [
       ...(options.observe?.serverInterceptors() ?? []),
       ...(options.access ? [accessPolicy(options.access)] : []),
-      ...(options.limits ? [limitsInterceptor(options.limits)] : []),
+      ...(options.limits === false
+        ? []
+        : [
+            limitsInterceptor({
+              ...options.limits,
+              maxConcurrentCalls: options.limits?.maxConcurrentCalls ?? DEFAULT_MAX_CONCURRENT_CALLS,
+            }),
+          ]),
       ...(options.interceptors ?? []),
     ];
     this.host = new ServiceHost({ ...options, interceptors });
