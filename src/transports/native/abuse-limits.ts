@@ -1,9 +1,11 @@
 /**
  * Per-connection defences of the native server against clients that cost it work or memory
- * without using what they asked for. Both end the connection with GOAWAY ENHANCE_YOUR_CALM.
+ * without using what they asked for. The first two end the connection with GOAWAY
+ * ENHANCE_YOUR_CALM; the request buffer holds the client back.
  */
 import { GoawayCode } from './frame.ts';
 import { ProtocolError } from './protocol-error.ts';
+import { type ReadGate, ReadPause } from './read-gate.ts';
 
 /** The abandoned-call budget refills by this share of itself each second. */
 const REFILL_SHARE_PER_SECOND = 0.1;
@@ -80,5 +82,55 @@ export class TrickleGuard {
         `a frame trickling in: ${this.#reads} reads of ${Math.round(this.#bytes / this.#reads)} bytes on average`,
       );
     }
+  }
+}
+
+/**
+ * Bounds the request bytes a server connection holds for handlers that have not taken them:
+ * stream messages queued until the handler reads them, and a unary or server-streaming call's
+ * request until the handler answers (its first response message, or its status). Flow control
+ * bounds each stream, not their sum (a window plus one message, times the concurrent streams);
+ * over `limit` the connection stops reading its socket, and TCP holds the client back, until
+ * handlers take enough (as HTTP/2's connection window does). One add and compare per message.
+ */
+export class RequestBuffer {
+  readonly #limit: number;
+  readonly #gate: ReadGate;
+  #bytes = 0;
+  #pausing = false;
+
+  /** `limit` Infinity: no bound. */
+  constructor(limit: number, gate: ReadGate) {
+    this.#limit = limit;
+    this.#gate = gate;
+  }
+
+  /** Request bytes held now. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Whether reading is paused because of the bytes held. */
+  get pausing(): boolean {
+    return this.#pausing;
+  }
+
+  hold(bytes: number): void {
+    this.#bytes += bytes;
+    if (this.#bytes > this.#limit && !this.#pausing) {
+      this.#pausing = true;
+      this.#gate.pause(ReadPause.HELD_REQUESTS);
+    }
+  }
+
+  /** A handler took `bytes` (or they were dropped); true when reading was paused for them. */
+  release(bytes: number): boolean {
+    this.#bytes -= bytes;
+    if (!this.#pausing) return false;
+    if (this.#bytes <= this.#limit) {
+      this.#pausing = false;
+      this.#gate.resume(ReadPause.HELD_REQUESTS);
+    }
+    return true;
   }
 }

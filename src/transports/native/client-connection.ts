@@ -94,7 +94,7 @@ export class ClientConnection implements FrameHandler, KeepaliveHost, CallConnec
     this.#owner = owner;
     const { socket, readyEvent } = dial(config.host, config.port, config.tls);
     this.#socket = socket;
-    this.writer = new SocketWriter(socket, false);
+    this.writer = new SocketWriter(socket);
     this.#decoder = new FrameDecoder(this, HANDSHAKE_FRAME_BYTES);
     this.#keepalive = new Keepalive(this, config.keepaliveMs, config.keepaliveTimeoutMs);
     this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));

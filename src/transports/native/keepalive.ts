@@ -4,6 +4,8 @@ export interface KeepaliveHost {
   sendPing(data: Uint8Array): void;
   /** No frame arrived within the timeout after a PING. */
   keepaliveExpired(): void;
+  /** We stopped reading the socket on purpose, so silence says nothing about the peer. */
+  readonly notReading?: boolean;
 }
 
 /**
@@ -52,6 +54,14 @@ export class Keepalive {
       } else {
         this.#timer.refresh();
       }
+      return;
+    }
+    if (this.#host.notReading) {
+      // Still ping: a write to a peer that has gone fails and closes the socket, which a paused
+      // read never would. But do not wait for a PONG that could not be read.
+      this.#awaitingPong = false;
+      this.#host.sendPing(randomBytes(8));
+      this.#arm(this.#intervalMs);
       return;
     }
     if (this.#awaitingPong) {

@@ -2,6 +2,7 @@
 import type { ConnectionLimits } from '../listener-limits.ts';
 import type { ServerTlsOptions } from '../tls/server-tls.ts';
 import type { TlsFiles } from '../tls/tls-files.ts';
+import type { Settings } from './frame-writer.ts';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_METADATA_BYTES = 64 * 1024;
@@ -9,6 +10,8 @@ export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
 /** Per-stream flow-control window: enough to keep a loopback stream busy, small enough to bound memory. */
 export const DEFAULT_WINDOW_BYTES = 256 * 1024;
 export const DEFAULT_MAX_ABANDONED_CALLS = 1000;
+/** Request bytes a connection buffers for its handlers before it stops reading: at least 32 MiB. */
+export const DEFAULT_MAX_CONNECTION_BUFFER_BYTES = 32 * 1024 * 1024;
 
 /**
  * TLS of the native server (see ServerTlsOptions): with a CA (`ca`/`caFile`) clients must show
@@ -34,6 +37,16 @@ export interface NativeServerOptions extends ConnectionLimits {
   maxConcurrentStreams?: number;
   /** Flow-control window of each request stream, in bytes. 256 KiB unless set. */
   windowBytes?: number;
+  /**
+   * Request bytes one connection buffers for handlers that have not taken them: stream
+   * messages not yet read, and unary and server-streaming requests not yet answered. Flow
+   * control bounds each stream (a window plus one message), this their sum. Over it the server
+   * stops reading the connection (TCP holds the client back) until handlers take enough; a
+   * connection that stays so without a handler taking anything for `idleTimeoutMs` is closed.
+   * 32 MiB or 2 × (maxMessageBytes + windowBytes), whichever is larger, unless set; at least
+   * maxMessageBytes + windowBytes; 0 off.
+   */
+  maxConnectionBufferBytes?: number;
   /** PING a client silent for this long (0 turns it off). 60 s unless set. */
   keepaliveMs?: number;
   /** Close a connection whose PING got no answer within this. 20 s unless set. */
@@ -52,7 +65,8 @@ export interface NativeServerOptions extends ConnectionLimits {
    * Close a connection that made no progress for this long — received no complete frame, and
    * read none of what the server sent — while it has no call in flight, is stuck in the middle
    * of a frame (a slowloris), or leaves the server's answers unread (the server stops reading
-   * a connection with more than 8 MiB of answers queued). 5 min unless set; 0 off.
+   * a connection with more than 8 MiB of answers queued), or holds `maxConnectionBufferBytes`
+   * of requests that no handler takes. 5 min unless set; 0 off.
    */
   idleTimeoutMs?: number;
   /**
@@ -93,6 +107,19 @@ export interface NativeClientOptions {
   windowBytes?: number;
 }
 
+/** The limits and timers a server applies to each connection (options with defaults applied). */
+export interface ServerConnectionConfig {
+  readonly settings: Settings;
+  readonly keepaliveMs: number;
+  readonly keepaliveTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  /** 0: no budget. */
+  readonly maxAbandonedCalls: number;
+  /** Request bytes buffered for handlers before reading stops; Infinity: no bound. */
+  readonly maxBufferBytes: number;
+}
+
 /** A positive number option, or its default when unset (or explicitly undefined). */
 export function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
@@ -100,4 +127,26 @@ export function positive(value: number | undefined, fallback: number, name: stri
     throw new TypeError(`${name} must be a number >= 0, got ${String(value)}`);
   }
   return value;
+}
+
+/**
+ * `maxConnectionBufferBytes` with its default applied: Infinity when off (0). A stream holds at
+ * most its window plus one message: the default fits two such streams, so one stream its handler
+ * does not read never stalls the others by itself; below one, a single busy stream would.
+ */
+export function connectionBufferBytes(
+  value: number | undefined,
+  maxMessageBytes: number,
+  windowBytes: number,
+): number {
+  const stream = maxMessageBytes + windowBytes;
+  if (value === undefined) return Math.max(DEFAULT_MAX_CONNECTION_BUFFER_BYTES, 2 * stream);
+  const limit = positive(value, 0, 'maxConnectionBufferBytes');
+  if (limit === 0) return Infinity;
+  if (limit < stream) {
+    throw new TypeError(
+      `maxConnectionBufferBytes must be 0 (off) or at least maxMessageBytes + windowBytes (${stream}), got ${limit}`,
+    );
+  }
+  return limit;
 }

@@ -19,6 +19,10 @@ export interface ServerCallConnection {
   readonly peerWindowBytes: number;
   /** This server's window for request streams. */
   readonly windowBytes: number;
+  /** Request bytes now held for the handler (see RequestBuffer)... */
+  holdRequestBytes(bytes: number): void;
+  /** ...and taken by it, or dropped. */
+  releaseRequestBytes(bytes: number): void;
   callDone(call: ServerCall): void;
 }
 
@@ -36,6 +40,8 @@ export class ServerCall implements QueueOwner {
   readonly #receive: ReceiveWindow | undefined;
   readonly #send: SendWindow | undefined;
   #headersSent = false;
+  /** Request bytes this call holds in its connection's count: queued messages, or its one request until answered. */
+  #heldBytes = 0;
   done = false;
 
   constructor(conn: ServerCallConnection, id: number, ctx: ServerCallContext, method: MethodDescriptor) {
@@ -50,7 +56,12 @@ export class ServerCall implements QueueOwner {
     if (method.responseStream) this.#send = new SendWindow(conn.peerWindowBytes);
   }
 
-  start(hosted: HostedMethod, input: unknown): void {
+  /**
+   * Runs the handler. `requestBytes`: the size of a unary or server-streaming request, held
+   * until the handler answers.
+   */
+  start(hosted: HostedMethod, input: unknown, requestBytes: number): void {
+    if (requestBytes > 0) this.#hold(requestBytes);
     const send: Send | undefined = this.#send ? (message) => this.#sendMessage(message) : undefined;
     hosted.invoke(this.ctx, input, send).then(
       (response) => this.#succeed(response),
@@ -61,6 +72,7 @@ export class ServerCall implements QueueOwner {
   /** A MESSAGE frame arrived; false when the client overran its credit. */
   receive(message: unknown, payloadBytes: number): boolean {
     if (!this.#receive!.receive(payloadBytes)) return false;
+    this.#hold(payloadBytes);
     this.input!.push(message, payloadBytes);
     return true;
   }
@@ -82,8 +94,12 @@ export class ServerCall implements QueueOwner {
   }
 
   consumed(payloadBytes: number): void {
+    // Once done, what the call held was released in one go (#finish), and no credit is due.
+    if (this.done) return;
+    this.#heldBytes -= payloadBytes;
+    this.#conn.releaseRequestBytes(payloadBytes);
     const grant = this.#receive!.consume(payloadBytes);
-    if (grant > 0 && !this.done) this.#conn.writer.window(this.id, grant);
+    if (grant > 0) this.#conn.writer.window(this.id, grant);
   }
 
   ending(err: unknown): unknown {
@@ -104,7 +120,11 @@ export class ServerCall implements QueueOwner {
       );
     }
     const writer = this.#conn.writer;
-    if (!this.#headersSent) this.#sendHeaders();
+    if (!this.#headersSent) {
+      // The handler answers: a server-streaming call's request is taken.
+      if (!this.input) this.#releaseHeld();
+      this.#sendHeaders();
+    }
     writer.message(this.id, bytes);
     const window = this.#send!;
     window.spend(bytes.length);
@@ -210,7 +230,19 @@ export class ServerCall implements QueueOwner {
   /** The call is over (its STATUS, if any, is already written): the connection forgets it. */
   #finish(): void {
     this.done = true;
+    this.#releaseHeld();
     this.#send?.release();
     this.#conn.callDone(this);
+  }
+
+  #hold(bytes: number): void {
+    this.#heldBytes += bytes;
+    this.#conn.holdRequestBytes(bytes);
+  }
+
+  #releaseHeld(): void {
+    if (this.#heldBytes === 0) return;
+    this.#conn.releaseRequestBytes(this.#heldBytes);
+    this.#heldBytes = 0;
   }
 }

@@ -4,7 +4,7 @@ import { Status } from '../../contract/status.ts';
 import { type PeerIdentity, ServerCallContext } from '../../core/context.ts';
 import type { ServiceHost } from '../../core/host.ts';
 import { peerIdentity } from '../tls/peer-identity.ts';
-import { AbandonedCallBudget, TrickleGuard } from './abuse-limits.ts';
+import { AbandonedCallBudget, RequestBuffer, TrickleGuard } from './abuse-limits.ts';
 import {
   FrameType,
   framePayloadLimit,
@@ -16,26 +16,16 @@ import {
 } from './frame.ts';
 import { FrameDecoder, type FrameHandler } from './frame-decoder.ts';
 import { readCancel, readHello, readWindow } from './frame-payloads.ts';
-import type { Settings } from './frame-writer.ts';
 import { IdleWatchdog, type IdleWatched } from './idle-watchdog.ts';
 import { Keepalive, type KeepaliveHost } from './keepalive.ts';
 import { MethodTable } from './method-table.ts';
+import type { ServerConnectionConfig } from './options.ts';
 import { ProtocolError, protocolError } from './protocol-error.ts';
+import { ReadGate } from './read-gate.ts';
 import { ServerCall, type ServerCallConnection } from './server-call.ts';
 import { readRequestBody, readRequestHead, requestTooLarge } from './server-request.ts';
 import { SocketWriter } from './socket-writer.ts';
 import { StreamTable } from './stream-table.ts';
-
-/** The limits and timers a server applies to each connection (options with defaults applied). */
-export interface ServerConnectionConfig {
-  readonly settings: Settings;
-  readonly keepaliveMs: number;
-  readonly keepaliveTimeoutMs: number;
-  readonly handshakeTimeoutMs: number;
-  readonly idleTimeoutMs: number;
-  /** 0: no budget. */
-  readonly maxAbandonedCalls: number;
-}
 
 enum State {
   Handshake = 0,
@@ -67,9 +57,14 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
   readonly #idle: IdleWatchdog;
   readonly #abandoned: AbandonedCallBudget;
   readonly #trickle = new TrickleGuard();
+  readonly #readGate: ReadGate;
+  readonly #buffer: RequestBuffer;
   /** A CANCEL is being handled: the call it ends was abandoned, not completed. */
   #cancelling = false;
-  /** When the last complete frame arrived, or the peer last read our backlog (a 'drain'). */
+  /**
+   * When the last complete frame arrived, the peer last read our backlog (a 'drain'), or a
+   * handler last took a request while reading was paused for them.
+   */
   lastFrameAt = Date.now();
   #frameSeen = false;
   peerMaxMessageBytes = 0;
@@ -83,7 +78,9 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
     const address = socket.remoteAddress ?? 'unknown';
     this.peer = `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? 0}`;
     this.identity = peerIdentity(socket);
-    this.writer = new SocketWriter(socket, true);
+    this.#readGate = new ReadGate(socket);
+    this.#buffer = new RequestBuffer(config.maxBufferBytes, this.#readGate);
+    this.writer = new SocketWriter(socket, this.#readGate);
     this.#decoder = new FrameDecoder(this, MAX_HELLO_BYTES);
     this.#keepalive = new Keepalive(this, config.keepaliveMs, config.keepaliveTimeoutMs);
     this.#idle = new IdleWatchdog(this, config.idleTimeoutMs);
@@ -119,6 +116,15 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
     return this.#calls.size;
   }
 
+  get bufferedRequestBytes(): number {
+    return this.#buffer.bytes;
+  }
+
+  /** Paused for held requests, a PONG could not be seen: the idle watchdog judges instead. */
+  get notReading(): boolean {
+    return this.#buffer.pausing;
+  }
+
   /** Graceful close: GOAWAY, refuse new calls, close once in-flight calls are done. */
   drain(): void {
     if (this.#state === State.Handshake) {
@@ -142,6 +148,15 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
     this.#destroy();
   }
 
+  holdRequestBytes(bytes: number): void {
+    this.#buffer.hold(bytes);
+  }
+
+  releaseRequestBytes(bytes: number): void {
+    // A handler taking requests while reading is paused is progress, as a frame would be.
+    if (this.#buffer.release(bytes)) this.lastFrameAt = Date.now();
+  }
+
   callDone(call: ServerCall): void {
     this.#calls.delete(call.id);
     if (!this.#cancelling) this.#abandoned.refund();
@@ -156,15 +171,18 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
   }
 
   /**
-   * Idle, stuck mid-frame, or stuck behind answers the peer does not read (the socket writer
-   * pauses reading while over 8 MiB are queued, so no frame can arrive either).
+   * Idle, stuck mid-frame, or not read: behind answers the peer does not read (the socket writer
+   * pauses reading while over 8 MiB are queued), or requests no handler takes.
    */
   get idleOrStuck(): boolean {
-    return this.#calls.size === 0 || this.#decoder.partial || this.socket.isPaused();
+    return this.#calls.size === 0 || this.#decoder.partial || this.#readGate.paused;
   }
 
   idleExpired(waitedMs: number): void {
-    this.#die(new ProtocolError(GoawayCode.IDLE_TIMEOUT, `no complete frame for ${waitedMs} ms`));
+    const reason = this.#buffer.pausing
+      ? `handlers took none of the ${this.#buffer.bytes} request bytes buffered for them in ${waitedMs} ms`
+      : `no complete frame for ${waitedMs} ms`;
+    this.#die(new ProtocolError(GoawayCode.IDLE_TIMEOUT, reason));
   }
 
   keepaliveExpired(): void {
@@ -272,7 +290,7 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
       this.#refuse(id, request.refused.code, request.refused.message);
       return;
     }
-    const { hosted, metadata } = request;
+    const { hosted, metadata, messageBytes } = request;
     const method = hosted.descriptor;
     const ctx = new ServerCallContext({
       method,
@@ -284,7 +302,7 @@ export class ServerConnection implements FrameHandler, KeepaliveHost, IdleWatche
     });
     const call = new ServerCall(this, id, ctx, method);
     this.#calls.set(id, call);
-    call.start(hosted, method.requestStream ? call.input : request.input);
+    call.start(hosted, method.requestStream ? call.input : request.input, messageBytes);
   }
 
   #onMessage(id: number, payload: Buffer): void {

@@ -22,6 +22,8 @@ export interface AcceptedRequest {
   readonly hosted: HostedMethod;
   readonly metadata: Metadata;
   readonly input: unknown;
+  /** Size of the request message in the REQUEST frame; 0 when the method streams requests. */
+  readonly messageBytes: number;
 }
 
 /** A call that will not run: the status it is answered with. */
@@ -76,7 +78,7 @@ export function readRequestBody(head: RequestHead, settings: Settings): Accepted
     if (hasMessage) {
       return refuse(Status.INTERNAL, `${method.fullName} streams its requests: send them as MESSAGE frames`);
     }
-    return { hosted, metadata: metadata ?? new Metadata(), input: undefined };
+    return { hosted, metadata: metadata ?? new Metadata(), input: undefined, messageBytes: 0 };
   }
   if (!hasMessage) {
     return refuse(Status.INTERNAL, `${method.fullName} takes one request message and the REQUEST has none`);
@@ -86,7 +88,8 @@ export function readRequestBody(head: RequestHead, settings: Settings): Accepted
     return refuse(Status.RESOURCE_EXHAUSTED, requestTooLarge(message.length, settings.maxMessageBytes));
   }
   try {
-    return { hosted, metadata: metadata ?? new Metadata(), input: method.input.decode(message) };
+    const input = method.input.decode(message);
+    return { hosted, metadata: metadata ?? new Metadata(), input, messageBytes: message.length };
   } catch (err) {
     const status = StatusError.from(err, Status.INVALID_ARGUMENT);
     return refuse(status.code, status.message);

@@ -12,6 +12,7 @@ import {
 } from '../listener-limits.ts';
 import { serverTls } from '../tls/server-tls.ts';
 import {
+  connectionBufferBytes,
   DEFAULT_MAX_ABANDONED_CALLS,
   DEFAULT_MAX_CONCURRENT_STREAMS,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -19,8 +20,9 @@ import {
   DEFAULT_WINDOW_BYTES,
   type NativeServerOptions,
   positive,
+  type ServerConnectionConfig,
 } from './options.ts';
-import { ServerConnection, type ServerConnectionConfig } from './server-connection.ts';
+import { ServerConnection } from './server-connection.ts';
 
 /** After the grace period, how long cancelled calls get to send their STATUS before sockets are destroyed. */
 const FORCE_CLOSE_MS = 1000;
@@ -42,6 +44,7 @@ export class NativeServer implements ServerTransport {
     this.#host = host;
     this.#options = options;
     const maxMessageBytes = positive(options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES, 'maxMessageBytes');
+    const windowBytes = Math.max(1, positive(options.windowBytes, DEFAULT_WINDOW_BYTES, 'windowBytes'));
     this.#config = {
       settings: {
         maxMessageBytes,
@@ -51,8 +54,9 @@ export class NativeServer implements ServerTransport {
           DEFAULT_MAX_CONCURRENT_STREAMS,
           'maxConcurrentStreams',
         ),
-        initialWindowBytes: Math.max(1, positive(options.windowBytes, DEFAULT_WINDOW_BYTES, 'windowBytes')),
+        initialWindowBytes: windowBytes,
       },
+      maxBufferBytes: connectionBufferBytes(options.maxConnectionBufferBytes, maxMessageBytes, windowBytes),
       keepaliveMs: positive(options.keepaliveMs, 60_000, 'keepaliveMs'),
       keepaliveTimeoutMs: positive(options.keepaliveTimeoutMs, 20_000, 'keepaliveTimeoutMs'),
       handshakeTimeoutMs: positive(options.handshakeTimeoutMs, 10_000, 'handshakeTimeoutMs'),
@@ -74,6 +78,13 @@ export class NativeServer implements ServerTransport {
   /** Open connections (for tests and metrics). */
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** Request bytes buffered for handlers that have not taken them, all connections together (for tests and metrics). */
+  get bufferedRequestBytes(): number {
+    let bytes = 0;
+    for (const connection of this.#connections) bytes += connection.bufferedRequestBytes;
+    return bytes;
   }
 
   async listen(): Promise<ListenAddress> {

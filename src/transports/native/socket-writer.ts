@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { FrameWriter } from './frame-writer.ts';
+import { type ReadGate, ReadPause } from './read-gate.ts';
 
 /** Past this many pending bytes a flush happens at once instead of at the end of the tick. */
 const FLUSH_NOW_BYTES = 256 * 1024;
@@ -17,17 +18,16 @@ function flushLater(writer: SocketWriter): void {
  */
 export class SocketWriter extends FrameWriter {
   readonly #socket: Socket;
-  readonly #pauseReading: boolean;
+  readonly #readGate: ReadGate | undefined;
   #scheduled = false;
   #closed = false;
-  #readingPaused = false;
   #drainWaiters: (() => void)[] = [];
 
-  /** `pauseReading`: stop reading the socket while the peer is not reading ours (servers). */
-  constructor(socket: Socket, pauseReading: boolean) {
+  /** `readGate`: stop reading the socket while the peer is not reading ours (servers). */
+  constructor(socket: Socket, readGate?: ReadGate) {
     super();
     this.#socket = socket;
-    this.#pauseReading = pauseReading;
+    this.#readGate = readGate;
     socket.on('drain', () => this.#onDrain());
   }
 
@@ -59,9 +59,8 @@ export class SocketWriter extends FrameWriter {
       for (const chunk of chunks) socket.write(chunk);
       socket.uncork();
     }
-    if (this.#pauseReading && !this.#readingPaused && socket.writableLength > PAUSE_READING_BYTES) {
-      this.#readingPaused = true;
-      socket.pause();
+    if (this.#readGate && socket.writableLength > PAUSE_READING_BYTES) {
+      this.#readGate.pause(ReadPause.UNREAD_ANSWERS);
     }
   }
 
@@ -79,10 +78,7 @@ export class SocketWriter extends FrameWriter {
   }
 
   #onDrain(): void {
-    if (this.#readingPaused) {
-      this.#readingPaused = false;
-      this.#socket.resume();
-    }
+    this.#readGate?.resume(ReadPause.UNREAD_ANSWERS);
     const waiters = this.#drainWaiters;
     if (waiters.length === 0) return;
     this.#drainWaiters = [];
