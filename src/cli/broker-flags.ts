@@ -2,10 +2,8 @@ import { StatusError } from '../contract/errors.ts';
 import { Status } from '../contract/status.ts';
 import { DEFAULT_HUB_URL } from '../discovery/hub/registry.ts';
 import type { Broker } from '../messaging/broker.ts';
-import { DEFAULT_HUB_BROKER_PORT } from '../services/broker/contract.ts';
 import {
   CLIENT_TLS_OPTIONS,
-  type ClientTlsFiles,
   type ClientTlsFlags,
   clientTlsFiles,
   clientTlsHelp,
@@ -79,50 +77,33 @@ export function chooseBroker(flags: BrokerFlags, env: NodeJS.ProcessEnv = proces
 export async function openBrokerFlags(flags: BrokerFlags): Promise<OpenedBroker> {
   const chosen = chooseBroker(flags);
   const tls = await clientTlsFiles(flags);
-  if (tls) return openHubBrokerOverTls(chosen, tls, flags.token);
-  const { url, from } = chosen;
+  const url = tls ? brokerUrlForTls(chosen) : chosen.url;
   const { openBroker, redacted } = await import('../app/brokers/open-broker.ts');
   const label = /^https?:\/\//i.test(url) ? `hub at ${url}` : `broker at ${redacted(url)}`;
   try {
-    return { broker: await openBroker(url, { timeoutMs: BROKER_TIMEOUT_MS, token: flags.token }), label };
+    return {
+      broker: await openBroker(url, { timeoutMs: BROKER_TIMEOUT_MS, token: flags.token, tls }),
+      label,
+    };
   } catch (err) {
-    if (err instanceof TypeError && from) throw new UsageError(`${from}: ${err.message}`);
+    if (err instanceof TypeError && chosen.from) throw new UsageError(`${chosen.from}: ${err.message}`);
     throw brokerFailure(err, label);
   }
 }
 
 /**
- * The hub's broker over TLS: https://host:port (the hub's HTTPS port says where its broker
- * port is) or hub://host:port (the broker port itself). openBroker() takes no TLS options,
- * hence the HubBroker made here.
+ * The URL of a hub's broker reached over TLS: https://host:port (the hub's HTTPS port says
+ * where its broker port is; the default hub becomes https) or hub://host:port (the broker port).
  */
-async function openHubBrokerOverTls(
-  chosen: ChosenBroker,
-  tls: ClientTlsFiles,
-  token: string | undefined,
-): Promise<OpenedBroker> {
+function brokerUrlForTls(chosen: ChosenBroker): string {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(chosen.url)?.[1]?.toLowerCase();
-  if (scheme !== 'http' && scheme !== 'https' && scheme !== 'hub') {
+  if (scheme === 'hub') return chosen.url;
+  if (scheme !== 'http' && scheme !== 'https') {
     throw new UsageError(
       `--tls-cert, --tls-key and --tls-ca are for a hub's broker (https:// or hub://), not ${chosen.url}`,
     );
   }
-  const { HubBroker } = await import('../app/brokers/hub-broker.ts');
-  const options = { publishTimeoutMs: BROKER_TIMEOUT_MS, token, tls };
-  if (scheme === 'hub') {
-    // hub://host[:port], as openBroker() takes it.
-    const match = /^hub:\/\/(\[[^\]]+\]|[^/:?#]+)(?::(\d+))?\/?$/i.exec(chosen.url);
-    if (!match) throw new UsageError(`${chosen.from}: expected hub://host:port, got ${chosen.url}`);
-    const target = `${match[1]}:${match[2] ?? DEFAULT_HUB_BROKER_PORT}`;
-    return { broker: new HubBroker({ ...options, target }), label: `broker at ${chosen.url}` };
-  }
-  const url = hubUrlForTls(chosen.url, chosen.from);
-  const label = `hub at ${url}`;
-  try {
-    return { broker: await HubBroker.fromHub(url, options), label };
-  } catch (err) {
-    throw brokerFailure(err, label);
-  }
+  return hubUrlForTls(chosen.url, chosen.from);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Broker } from '../../messaging/broker.ts';
 import { DEFAULT_HUB_BROKER_PORT } from '../../services/broker/contract.ts';
+import type { TlsClientOptions } from '../connect.ts';
 import { HubBroker } from './hub-broker.ts';
 
 export interface OpenBrokerOptions {
@@ -10,6 +11,8 @@ export interface OpenBrokerOptions {
   timeoutMs?: number;
   /** The hub's token (docs/security.md#hub-access), for hub URLs: `$SWITCHBOARD_TOKEN` unless set. */
   token?: string;
+  /** TLS to a hub (https:// and hub:// URLs): a CA to trust, a client certificate (mTLS). */
+  tls?: TlsClientOptions;
 }
 
 /**
@@ -26,6 +29,7 @@ const openHubByHttp: BrokerOpener = async (text, options) => {
   return HubBroker.fromHub(url.pathname === '/' && !url.search ? url.origin : url.href, {
     publishTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     token: options.token,
+    tls: options.tls,
   });
 };
 
@@ -40,6 +44,7 @@ const openHubPort: BrokerOpener = async (text, options) => {
     target: `${url.hostname}:${url.port || DEFAULT_HUB_BROKER_PORT}`,
     publishTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     token: options.token,
+    tls: options.tls,
   });
 };
 
