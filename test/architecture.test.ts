@@ -21,8 +21,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   // Broker adapters reconnect with governance's backoff; nothing in messaging knows calls or transports.
   messaging: ['governance', 'contract'],
   services: ['core', 'messaging', 'contract'],
-  // Tracing, metrics and logs: interceptors and broker decorators, no sockets of their own.
-  observe: ['core', 'messaging', 'governance', 'contract'],
+  // Tracing, metrics and logs: interceptors and broker decorators; the one socket of their own,
+  // the metrics listener, is bounded like every listener (transports/listener-limits.ts).
+  observe: ['core', 'messaging', 'governance', 'transports', 'contract'],
   app: [
     'observe',
     'cluster',
