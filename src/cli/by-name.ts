@@ -4,7 +4,7 @@ import { Status } from '../contract/status.ts';
 import type { ClientTransport, OutgoingCall } from '../core/transport.ts';
 import type { EndpointTransport } from '../discovery/instance.ts';
 import type { Registry } from '../discovery/registry.ts';
-import { UsageError } from './command.ts';
+import { clientTlsFiles, UsageError } from './command.ts';
 import { type Connection, callSettings, type TargetFlags } from './contract-source.ts';
 import { namesRegistry, openRegistry, type RegistryFlags, registryFailure } from './registry-flags.ts';
 
@@ -31,6 +31,8 @@ export async function connectByName(
   service: string,
 ): Promise<Connection> {
   const settings = callSettings(flags);
+  // The hub's --tls-* flags serve the instances too: one certificate, one CA, mutual TLS everywhere.
+  const tls = await clientTlsFiles(flags);
   const { registry, label } = await openRegistry(flags);
   try {
     const instances = await registry.list(service);
@@ -47,7 +49,7 @@ export async function connectByName(
     const cluster = new ClusterTransport({
       registry,
       service,
-      connect: (endpoint) => endpointTransport(endpoint),
+      connect: (endpoint) => endpointTransport(endpoint, { tls }),
       transports: preferring(settings.transport, DEFAULT_TRANSPORT_PREFERENCE),
       // One call per process: balancing by latency has nothing to learn from.
       balancer: 'random',

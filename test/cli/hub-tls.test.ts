@@ -9,6 +9,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { GREETER_PROTO, type GreeterService, greeter } from '../../examples/greeter/greeter.ts';
+import { Server } from '../../src/app/index.ts';
+import { loadContract } from '../../src/contract/index.ts';
+import { HubRegistry } from '../../src/discovery/index.ts';
 import { waitFor } from '../support/wait.ts';
 import { cli, inProcess, type RunningCli, startCli } from './cli-runner.ts';
 
@@ -185,6 +189,34 @@ describe('switchboard hub with TLS flags, and clients with theirs', () => {
     const hubHelp = await inProcess(['hub', '--help']);
     assert.match(hubHelp.stdout, /--tls-optional-client-cert/);
     assert.match(hubHelp.stdout, /--max-connections <n>.*\n.*\(default 4096\)/);
+  });
+
+  it('call --hub: the --tls-* flags reach the hub and the mutual-TLS instances it lists', async () => {
+    const file = (name: string) => path.join(certs, name);
+    const issued = await inProcess(['certs', 'issue', 'greeter', '--dir', certs]);
+    assert.equal(issued.code, 0, issued.stderr);
+    const serverTls = { certFile: file('greeter.crt'), keyFile: file('greeter.key'), caFile: file('ca.crt') };
+    const callers: string[] = [];
+    const service = (await loadContract(GREETER_PROTO)).service('greet.Greeter');
+    const server = new Server({ native: { port: 0 }, tls: serverTls }).add<GreeterService>(service, {
+      sayHello(req, ctx) {
+        callers.push(ctx.identity?.commonName ?? 'nobody');
+        return greeter.sayHello!(req, ctx);
+      },
+    });
+    await server.listen();
+    const registry = new HubRegistry({ url, tls: serverTls });
+    try {
+      await server.register({ registry, deregisterDelayMs: 0 });
+      const args = ['call', 'greet.Greeter/SayHello', '{"name":"TLS"}', '--hub', url, '-p', GREETER_PROTO];
+      const ok = await inProcess([...args, ...clientFlags]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual(JSON.parse(ok.stdout), { message: 'Hello, TLS!' });
+      assert.deepEqual(callers, ['cli'], 'the instance saw the certificate of the CLI');
+    } finally {
+      await server.close(0);
+      await registry.close();
+    }
   });
 });
 
