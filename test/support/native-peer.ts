@@ -2,6 +2,7 @@
  * Helpers for the native transport's tests: an Echo server, and a raw peer that speaks frames
  * over a plain socket so tests can send what a well-behaved client never would.
  */
+import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { ServiceDescriptor } from '../../src/contract/descriptors.ts';
 import { createClient } from '../../src/core/client.ts';
@@ -179,4 +180,26 @@ export async function eventually(condition: () => boolean, timeoutMs = 3000): Pr
     await sleep(10);
   }
   return true;
+}
+
+/** Runs `body` against a fresh server and a well-behaved client, closing both afterwards. */
+export async function withServer(
+  options: NativeServerOptions,
+  implementation: Record<string, unknown>,
+  body: (server: EchoServer, good: EchoClient) => Promise<void>,
+): Promise<void> {
+  const server = await startServer(options, implementation);
+  const good = connectClient(server.target);
+  try {
+    await body(server, good);
+  } finally {
+    await good.close();
+    await server.close();
+  }
+}
+
+/** The well-behaved client is answered (whatever another client is doing to the server). */
+export async function stillServes(good: EchoClient, text = 'still here'): Promise<void> {
+  const response = await good.client.unary({ text });
+  assert.equal(response.text, text);
 }

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  connectClient,
   type EchoClient,
   type EchoServer,
   eventually,
   method,
   RawPeer,
   sleep,
-  startServer,
+  stillServes,
+  withServer,
 } from '../../../test/support/native-peer.ts';
 import type { CallContext } from '../../core/context.ts';
 import { ServiceHost } from '../../core/host.ts';
@@ -49,26 +49,16 @@ function neverReads() {
   return { seen, implementation };
 }
 
-/** Runs `body` against a fresh server and a well-behaved client that has connected, closing both afterwards. */
-async function withServer(
+/** withServer, once the good client has been served: its connection is up before any flood. */
+function withWarmServer(
   options: NativeServerOptions,
   implementation: Record<string, unknown>,
   body: (server: EchoServer, good: EchoClient) => Promise<void>,
 ): Promise<void> {
-  const server = await startServer(options, implementation);
-  const good = connectClient(server.target);
-  try {
+  return withServer(options, implementation, async (server, good) => {
     await stillServes(good);
     await body(server, good);
-  } finally {
-    await good.close();
-    await server.close();
-  }
-}
-
-async function stillServes(good: EchoClient, text = 'still here'): Promise<void> {
-  const response = await good.client.unary({ text });
-  assert.equal(response.text, text);
+  });
 }
 
 /**
@@ -114,7 +104,7 @@ describe('native server: request bytes buffered per connection', () => {
     // Frequent keepalive: it must not close a connection the server stopped reading itself (the
     // PONGs could not be read), and its pings find the client gone once it leaves.
     const options = { keepaliveMs: 100, keepaliveTimeoutMs: 100 };
-    await withServer(options, implementation, async (server, good) => {
+    await withWarmServer(options, implementation, async (server, good) => {
       const buffered = () => server.server.bufferedRequestBytes;
       const peer = await RawPeer.connect(server.port);
       await peer.handshake();
@@ -149,7 +139,7 @@ describe('native server: request bytes buffered per connection', () => {
       keepaliveMs: 100,
       keepaliveTimeoutMs: 100,
     };
-    await withServer(options, implementation, async (server, good) => {
+    await withWarmServer(options, implementation, async (server, good) => {
       const peer = await RawPeer.connect(server.port);
       await peer.handshake();
       flood(peer, 16, MiB);
@@ -186,7 +176,7 @@ describe('native server: request bytes buffered per connection', () => {
     };
     // Handlers start reading once the buffer is full (reading paused); then pauses come and go.
     const options = { maxConnectionBufferBytes: SMALLEST_BUFFER, idleTimeoutMs: 2000 };
-    await withServer(options, implementation, async (server, good) => {
+    await withWarmServer(options, implementation, async (server, good) => {
       const payload = Buffer.alloc(DEFAULT_MAX_MESSAGE_BYTES - 64, 7);
       const messages = 4;
       const upload = (i: number) =>
@@ -219,7 +209,7 @@ describe('native server: request bytes buffered per connection', () => {
       },
     };
     const limit = 8 * MiB;
-    await withServer({ maxConnectionBufferBytes: limit }, implementation, async (server, good) => {
+    await withWarmServer({ maxConnectionBufferBytes: limit }, implementation, async (server, good) => {
       const buffered = () => server.server.bufferedRequestBytes;
       const payload = Buffer.alloc(MiB);
       const calls = Array.from({ length: 40 }, (_, i) => good.client.default({ text: `r${i}`, payload }));
@@ -247,7 +237,7 @@ describe('native server: request bytes buffered per connection', () => {
         await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
       },
     };
-    await withServer({}, implementation, async (server, good) => {
+    await withWarmServer({}, implementation, async (server, good) => {
       const buffered = () => server.server.bufferedRequestBytes;
       const stream = good.client.serverStream({ text: 'subscribe', payload: Buffer.alloc(MiB) });
       const iterator = stream[Symbol.asyncIterator]();

@@ -5,13 +5,13 @@ import { after, describe, it } from 'node:test';
 import { selfSignedCert } from '../../../test/support/certs.ts';
 import {
   connectClient,
-  type EchoClient,
-  type EchoServer,
   eventually,
   method,
   RawPeer,
   sleep,
   startServer,
+  stillServes,
+  withServer,
 } from '../../../test/support/native-peer.ts';
 import { Status } from '../../contract/status.ts';
 import type { CallContext } from '../../core/context.ts';
@@ -19,7 +19,6 @@ import { ServiceHost } from '../../core/host.ts';
 import { FrameType, GoawayCode, HEADER_BYTES } from './frame.ts';
 import { readGoaway, readStatus } from './frame-payloads.ts';
 import { FrameWriter } from './frame-writer.ts';
-import type { NativeServerOptions } from './options.ts';
 import { NativeServer } from './server.ts';
 
 const UNARY = method('Unary');
@@ -58,27 +57,6 @@ function recorder() {
     },
   };
   return { seen, implementation };
-}
-
-/** Runs `body` against a fresh server and a well-behaved client, closing both afterwards. */
-async function withServer(
-  options: NativeServerOptions,
-  implementation: Record<string, unknown>,
-  body: (server: EchoServer, good: EchoClient) => Promise<void>,
-): Promise<void> {
-  const server = await startServer(options, implementation);
-  const good = connectClient(server.target);
-  try {
-    await body(server, good);
-  } finally {
-    await good.close();
-    await server.close();
-  }
-}
-
-async function stillServes(good: EchoClient, text = 'still here'): Promise<void> {
-  const response = await good.client.unary({ text });
-  assert.equal(response.text, text);
 }
 
 /** The GOAWAY the peer received (waiting for it), checked for `code`; returns its reason. */

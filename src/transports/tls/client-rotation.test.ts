@@ -9,32 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type EchoService, echoContract, echoImplementation } from '../../../test/fixtures/echo-service.ts';
+import { TRANSPORT_KINDS, tlsClient, tlsServer } from '../../../test/support/tls-transports.ts';
 import { waitFor } from '../../../test/support/wait.ts';
 import { createDevCa, type IssuedCert, issueDevCert } from '../../cli/dev-certs.ts';
 import type { PeerIdentity } from '../../core/context.ts';
 import { createClient, ServiceHost } from '../../core/index.ts';
-import type { ClientTransport, ServerTransport } from '../../core/transport.ts';
-import { GrpcClientTransport, GrpcServer } from '../grpc/index.ts';
-import { HttpClientTransport, HttpServer } from '../http/index.ts';
-import { NativeClientTransport, NativeServer } from '../native/index.ts';
-import type { ServerTlsOptions } from './server-tls.ts';
 import type { TlsFiles } from './tls-files.ts';
 
 const echo = echoContract().service('sb.test.Echo');
-
-type Kind = 'grpc' | 'http' | 'native';
-
-function makeServer(kind: Kind, host: ServiceHost, port: number, tls: ServerTlsOptions): ServerTransport {
-  if (kind === 'grpc') return new GrpcServer(host, { port, tls });
-  if (kind === 'http') return new HttpServer(host, { port, tls });
-  return new NativeServer(host, { port, tls });
-}
-
-function makeClient(kind: Kind, target: string, files: TlsFiles): ClientTransport {
-  if (kind === 'grpc') return new GrpcClientTransport({ target, tls: files, connectTimeoutMs: 3000 });
-  if (kind === 'http') return new HttpClientTransport({ target, tls: files });
-  return new NativeClientTransport({ target, tls: files, connectTimeoutMs: 3000 });
-}
 
 /** Writes `cert`'s key and certificate over the files at `into` (key first, as a renewal would). */
 function install(cert: IssuedCert, into: TlsFiles): void {
@@ -57,7 +39,7 @@ describe("a client's rotated certificate", () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const kind of ['grpc', 'http', 'native'] as const) {
+  for (const kind of TRANSPORT_KINDS) {
     it(`is shown by the next connection over ${kind}`, { timeout: 20_000 }, async () => {
       const seen: (PeerIdentity | undefined)[] = [];
       const host = new ServiceHost({
@@ -69,7 +51,7 @@ describe("a client's rotated certificate", () => {
         ],
       }).add(echo, echoImplementation as never);
       const serverTls = { certFile: server.certFile, keyFile: server.keyFile, caFile: server.caFile };
-      let listening = makeServer(kind, host, 0, serverTls);
+      let listening = tlsServer(kind, host, serverTls);
       const { port } = await listening.listen();
       // The client's own files, rotated in place below.
       const files: TlsFiles = {
@@ -78,7 +60,7 @@ describe("a client's rotated certificate", () => {
         caFile: orders.caFile,
       };
       install(orders, files);
-      const transport = makeClient(kind, `127.0.0.1:${port}`, files);
+      const transport = tlsClient(kind, `127.0.0.1:${port}`, files);
       const client = createClient<EchoService>(echo, transport);
       try {
         assert.equal((await client.unary({ text: 'before' })).text, 'before');
@@ -87,7 +69,7 @@ describe("a client's rotated certificate", () => {
         install(payments, files);
         // Every connection the client has ends; it must dial again, with the files as they are now.
         await listening.close(0);
-        listening = makeServer(kind, host, port, serverTls);
+        listening = tlsServer(kind, host, serverTls, port);
         await listening.listen();
         await waitFor(async () => {
           try {

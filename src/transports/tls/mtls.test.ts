@@ -11,33 +11,16 @@ import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { type EchoService, echoContract, echoImplementation } from '../../../test/fixtures/echo-service.ts';
 import { rejection } from '../../../test/support/status.ts';
+import { TRANSPORT_KINDS, tlsClient, tlsServer } from '../../../test/support/tls-transports.ts';
 import { waitFor } from '../../../test/support/wait.ts';
 import { createDevCa, type IssuedCert, issueDevCert } from '../../cli/dev-certs.ts';
 import { Status } from '../../contract/status.ts';
 import type { PeerIdentity } from '../../core/context.ts';
 import { createClient, ServiceHost } from '../../core/index.ts';
 import type { ClientTransport, ServerTransport } from '../../core/transport.ts';
-import { GrpcClientTransport, GrpcServer } from '../grpc/index.ts';
-import { HttpClientTransport, HttpServer } from '../http/index.ts';
-import { NativeClientTransport, NativeServer } from '../native/index.ts';
-import type { ServerTlsOptions } from './server-tls.ts';
 import type { TlsFiles } from './tls-files.ts';
 
 const echo = echoContract().service('sb.test.Echo');
-
-type Kind = 'grpc' | 'http' | 'native';
-
-function makeServer(kind: Kind, host: ServiceHost, tlsOptions: ServerTlsOptions): ServerTransport {
-  if (kind === 'grpc') return new GrpcServer(host, { tls: tlsOptions });
-  if (kind === 'http') return new HttpServer(host, { tls: tlsOptions });
-  return new NativeServer(host, { tls: tlsOptions });
-}
-
-function makeClient(kind: Kind, target: string, files: TlsFiles): ClientTransport {
-  if (kind === 'grpc') return new GrpcClientTransport({ target, tls: files, connectTimeoutMs: 3000 });
-  if (kind === 'http') return new HttpClientTransport({ target, tls: files });
-  return new NativeClientTransport({ target, tls: files, connectTimeoutMs: 3000 });
-}
 
 /** The serial number of the certificate the server shows a new connection. */
 function serverSerial(port: number, client: IssuedCert): Promise<string> {
@@ -77,7 +60,7 @@ describe('mutual TLS on every transport', () => {
     rmSync(foreignDir, { recursive: true, force: true });
   });
 
-  for (const kind of ['grpc', 'http', 'native'] as const) {
+  for (const kind of TRANSPORT_KINDS) {
     describe(kind, () => {
       let server: ServerTransport;
       let target: string;
@@ -86,7 +69,7 @@ describe('mutual TLS on every transport', () => {
       const fileErrors: Error[] = [];
       const clients: ClientTransport[] = [];
       const client = (files: TlsFiles) => {
-        const transport = makeClient(kind, target, files);
+        const transport = tlsClient(kind, target, files);
         clients.push(transport);
         return createClient<EchoService>(echo, transport);
       };
@@ -102,7 +85,7 @@ describe('mutual TLS on every transport', () => {
         }).add(echo, echoImplementation as never);
         // Files of its own: the rotation below must not disturb the other transports.
         const own = await issueDevCert({ dir, service: `server-${kind}` });
-        server = makeServer(kind, host, {
+        server = tlsServer(kind, host, {
           certFile: own.certFile,
           keyFile: own.keyFile,
           caFile: own.caFile,
