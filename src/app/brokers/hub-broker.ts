@@ -16,7 +16,7 @@ import type {
   Subscription,
 } from '../../messaging/broker.ts';
 import { resolveSubscribeOptions, validateMessage, validateName } from '../../messaging/validate.ts';
-import { BROKER_SERVICE_NAME, type BrokerMethods, brokerContract } from '../../services/broker/contract.ts';
+import { type BrokerMethods, brokerService } from '../../services/broker/contract.ts';
 import { clientTlsMaterial } from '../../transports/tls/client-tls.ts';
 import { clientTransport, type TlsClientOptions } from '../connect.ts';
 import { HubSubscription } from './hub-subscription.ts';
@@ -109,7 +109,7 @@ export class HubBroker implements Broker {
     });
     const token = brokerToken(options);
     this.#client = createClient<BrokerMethods>(
-      brokerContract().service(BROKER_SERVICE_NAME),
+      brokerService(),
       this.#transport,
       token ? { metadata: { authorization: `Bearer ${token}` } } : {},
     );

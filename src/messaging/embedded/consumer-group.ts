@@ -7,7 +7,7 @@
  */
 import type { OutgoingMessage } from '../broker.ts';
 import type { PartitionedLog } from '../log/index.ts';
-import { MemoryDelivery, type Outcome } from '../memory/delivery.ts';
+import { ACK, MemoryDelivery, type Outcome } from '../memory/delivery.ts';
 import type { GroupMember } from './member.ts';
 import { type LogBrokerSettings, retryDelay } from './options.ts';
 import { type CursorHost, type HeldMessage, PartitionCursor } from './partition-cursor.ts';
@@ -34,6 +34,8 @@ export class ConsumerGroup implements CursorHost {
   limits: { messages: number; bytes: number };
   /** Messages this group dead-lettered since the broker opened: for stats(). */
   deadLettered = 0;
+  /** Deliveries started by a dispatch, whose handlers run together once it is over. */
+  #starting: [GroupMember, MemoryDelivery][] = [];
   #turn = 0;
   #dispatching = false;
   #again = false;
@@ -151,19 +153,47 @@ export class ConsumerGroup implements CursorHost {
       this.#settled(member, message, outcome);
     });
     member.hold(delivery);
-    // Handlers run after this dispatch, never inside it.
-    queueMicrotask(() => void this.#run(member, delivery));
+    // Handlers run after this dispatch, never inside it: one microtask starts all it started.
+    if (this.#starting.push([member, delivery]) === 1) queueMicrotask(this.#runStarted);
   }
 
-  async #run(member: GroupMember, delivery: MemoryDelivery): Promise<void> {
+  readonly #runStarted = (): void => {
+    const starting = this.#starting;
+    this.#starting = [];
+    for (const [member, delivery] of starting) this.#run(member, delivery);
+  };
+
+  /** The handler; resolving acks (if it did not settle), throwing retries with backoff. */
+  #run(member: GroupMember, delivery: MemoryDelivery): void {
+    let result: Promise<void> | void;
     try {
-      await member.handler(delivery);
-      delivery.settle({ kind: 'ack' });
+      result = member.handler(delivery);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      const delayMs = retryDelay(this.context.settings, delivery.attempt);
-      delivery.settle({ kind: 'retry', delayMs, reason });
+      this.#handlerFailed(delivery, error);
+      return;
     }
+    if (result === undefined || typeof (result as Promise<void>).then !== 'function') {
+      this.#handled(delivery);
+      return;
+    }
+    (result as Promise<void>).then(
+      () => this.#handled(delivery),
+      (error: unknown) => this.#handlerFailed(delivery, error),
+    );
+  }
+
+  #handled(delivery: MemoryDelivery): void {
+    try {
+      delivery.settle(ACK);
+    } catch (error) {
+      this.#handlerFailed(delivery, error);
+    }
+  }
+
+  #handlerFailed(delivery: MemoryDelivery, error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    const delayMs = retryDelay(this.context.settings, delivery.attempt);
+    delivery.settle({ kind: 'retry', delayMs, reason });
   }
 
   #settled(member: GroupMember, message: HeldMessage, outcome: Outcome): void {

@@ -46,6 +46,7 @@ export function decodeEnvelope(value: Uint8Array): Envelope | undefined {
   const idBytes = (value[2]! << 8) | value[3]!;
   const end = HEADER_BYTES + idBytes;
   if (end > value.length) return undefined;
-  const buf = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  // Records read from the log are Buffers already: no view to make then.
+  const buf = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   return { id: buf.toString('utf8', HEADER_BYTES, end), flags: value[1]!, payload: value.subarray(end) };
 }

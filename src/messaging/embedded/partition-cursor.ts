@@ -141,7 +141,9 @@ export class PartitionCursor {
 
   #take(record: LogRecord): void {
     const envelope = decodeEnvelope(record.value);
-    const payload = new Uint8Array(envelope?.payload ?? record.value); // a copy: the read buffer is shared
+    // A copy, so a held message does not keep the whole read buffer alive; Buffer.from copies
+    // into pooled memory, much cheaper than an ArrayBuffer of its own per message.
+    const payload = Buffer.from(envelope?.payload ?? record.value);
     const k = record.key;
     const message: HeldMessage = {
       seq: record.offset,

@@ -5,7 +5,7 @@ import type { ServiceHost } from '../../core/host.ts';
 import type { Message } from '../../core/types.ts';
 import type { Broker, OutgoingMessage } from '../../messaging/broker.ts';
 import { ConsumeSession } from './consume-session.ts';
-import { BROKER_SERVICE_NAME, type BrokerMethods, brokerContract, MAX_PUBLISH_BATCH } from './contract.ts';
+import { type BrokerMethods, brokerService, MAX_PUBLISH_BATCH } from './contract.ts';
 
 /** Checks a call's right to publish to or consume a topic; throws a StatusError to refuse. */
 export type BrokerAuthorizer = (ctx: CallContext, action: 'publish' | 'subscribe', topic: string) => void;
@@ -26,7 +26,7 @@ export class BrokerService {
   }
 
   addTo(host: ServiceHost): this {
-    host.add<BrokerMethods>(brokerContract().service(BROKER_SERVICE_NAME), {
+    host.add<BrokerMethods>(brokerService(), {
       publish: (req: Message, ctx: CallContext) => this.#publish(req, ctx),
       consume: (requests: AsyncIterable<Message>, ctx: CallContext) => this.#consume(requests, ctx),
     });

@@ -2,6 +2,7 @@ import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
 import type { Message } from '../../core/types.ts';
 import type { Broker, Delivery, SubscribeOptions, Subscription } from '../../messaging/broker.ts';
+import { readOnlyPayload } from '../../messaging/memory/delivery.ts';
 import { Outcome } from './contract.ts';
 
 interface Pending {
@@ -115,7 +116,7 @@ export class ConsumeSession {
         id: d.id,
         key: d.key,
         headers: d.headers,
-        payload: d.payload,
+        payload: readOnlyPayload(d), // copied by the encoder, never written
         attempt: d.attempt,
       });
       this.#wakeUp();

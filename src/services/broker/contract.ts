@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { type Contract, loadContractSync } from '../../contract/contract.ts';
+import type { MethodDescriptor, ServiceDescriptor } from '../../contract/descriptors.ts';
 import { BUNDLED_PROTO_DIR } from '../../contract/paths.ts';
 import type { BidiStreamingMethod, Message, UnaryMethod } from '../../core/types.ts';
+import { ConsumeRequestType, ConsumeResponseType } from './consume-codec.ts';
 
 export const BROKER_SERVICE_NAME = 'switchboard.broker.v1.Broker';
 
@@ -26,4 +28,39 @@ let contract: Contract | undefined;
 export function brokerContract(): Contract {
   contract ??= loadContractSync(path.join(BUNDLED_PROTO_DIR, 'switchboard/broker/v1/broker.proto'));
   return contract;
+}
+
+let service: ServiceDescriptor | undefined;
+
+/**
+ * switchboard.broker.v1.Broker as the hub serves it and HubBroker calls it: the bundled
+ * contract's, with the Consume stream's messages encoded and decoded by consume-codec.ts.
+ */
+export function brokerService(): ServiceDescriptor {
+  if (service) return service;
+  const base = brokerContract().service(BROKER_SERVICE_NAME);
+  const methods: MethodDescriptor[] = [];
+  const byName = new Map<string, MethodDescriptor>();
+  const descriptor: ServiceDescriptor = {
+    name: base.name,
+    fullName: base.fullName,
+    methods,
+    method: (name) => byName.get(name),
+  };
+  for (const m of base.methods) {
+    const method: MethodDescriptor =
+      m.name === 'Consume'
+        ? {
+            ...m,
+            service: descriptor,
+            input: new ConsumeRequestType(m.input),
+            output: new ConsumeResponseType(m.output),
+          }
+        : { ...m, service: descriptor };
+    methods.push(method);
+    byName.set(method.name, method);
+    byName.set(method.localName, method);
+  }
+  service = descriptor;
+  return descriptor;
 }
