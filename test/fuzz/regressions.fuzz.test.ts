@@ -10,6 +10,7 @@ import { HubRegistry } from '../../src/discovery/hub/registry.ts';
 import type { ServiceInstance } from '../../src/discovery/instance.ts';
 import { RegistryError } from '../../src/discovery/registry.ts';
 import { MemoryBroker } from '../../src/messaging/memory/broker.ts';
+import { BROKER_SERVICE_NAME, brokerContract, brokerService } from '../../src/services/broker/contract.ts';
 import { BodyTooLargeError } from '../../src/transports/http/http-errors.ts';
 import { LineSplitter } from '../../src/transports/http/line-splitter.ts';
 import { SseParser } from '../../src/transports/http/sse.ts';
@@ -180,5 +181,17 @@ describe('fuzz regressions: hub-broker-requests', () => {
     } finally {
       await broker.close();
     }
+  });
+});
+
+describe('fuzz regressions: broker-consume-response', () => {
+  // Found by broker-consume-response (seed -860139609): a header value of bad UTF-8 (0xff) was
+  // read as U+FFFD by the hand-written decoder, while the contract's codec refuses it.
+  it('a delivery header of bad UTF-8 is refused as the contract codec refuses it', () => {
+    const bytes = Buffer.from('12072a050a001201ff', 'hex');
+    const fast = brokerService().method('Consume')!.output;
+    const reference = brokerContract().service(BROKER_SERVICE_NAME).method('Consume')!.output;
+    assert.throws(() => reference.decode(bytes), /not valid for encoding utf-8/);
+    assert.throws(() => fast.decode(bytes), /not valid for encoding utf-8/);
   });
 });

@@ -1,4 +1,5 @@
 import type { FuzzTarget } from '../fuzz-kit.ts';
+import { brokerCodecTargets } from './broker-codec.ts';
 import { grpcTargets } from './grpc.ts';
 import { httpTargets } from './http.ts';
 import { hubTargets } from './hub.ts';
@@ -7,5 +8,12 @@ import { nativeTargets } from './native.ts';
 
 /** Every fuzz target, for scripts/fuzz.ts. */
 export async function allTargets(): Promise<FuzzTarget[]> {
-  return [...nativeTargets, ...grpcTargets, ...httpTargets, ...messagingTargets, ...hubTargets];
+  return [
+    ...nativeTargets,
+    ...grpcTargets,
+    ...httpTargets,
+    ...messagingTargets,
+    ...brokerCodecTargets,
+    ...hubTargets,
+  ];
 }
