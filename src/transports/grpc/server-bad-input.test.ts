@@ -17,6 +17,7 @@ import {
   echoImplementation,
   echoObservations,
 } from '../../../test/fixtures/echo-service.ts';
+import { selfSignedCert } from '../../../test/support/certs.ts';
 import { Status } from '../../contract/status.ts';
 import { createClient, ServiceHost } from '../../core/index.ts';
 import { GrpcClientTransport } from './client.ts';
@@ -365,5 +366,23 @@ describe('GrpcServer.close', () => {
       await transport.close();
       await server.close(0);
     }
+  });
+  it('ends sockets still in their TLS handshake when the grace period ends', async () => {
+    const { cert, key } = selfSignedCert();
+    const server = new GrpcServer(new ServiceHost().add(echo, echoImplementation as never), {
+      tls: { cert, key },
+      tlsHandshakeTimeoutMs: 60_000,
+    });
+    const { port } = await server.listen();
+    const silent = net.connect(port, '127.0.0.1'); // never starts its handshake
+    silent.on('error', () => {});
+    await new Promise((resolve) => silent.once('connect', resolve));
+    const started = Date.now();
+    await server.close(100);
+    assert.ok(
+      Date.now() - started < 5000,
+      `closed after ${Date.now() - started} ms, not the handshake timeout`,
+    );
+    await new Promise((resolve) => (silent.destroyed ? resolve(undefined) : silent.once('close', resolve)));
   });
 });

@@ -6,7 +6,7 @@ import http2, {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { StatusError } from '../../contract/errors.ts';
 import { Status } from '../../contract/status.ts';
 import { type PeerIdentity, ServerCallContext } from '../../core/context.ts';
@@ -104,6 +104,8 @@ export class GrpcServer implements ServerTransport {
   #server: Http2Server | Http2SecureServer | undefined;
   /** Each open connection, with its peer address ("ip:port") and client certificate identity. */
   readonly #sessions = new Map<ServerHttp2Session, SessionPeer>();
+  /** With TLS, every TCP socket: close() must also end those still in their handshake (no session yet). */
+  readonly #sockets = new Set<Socket>();
   #stopTlsWatch: (() => void) | undefined;
   readonly #calls = new Set<ServerCall>();
   /** Set while (and after) close() runs: new connections are turned away at once. */
@@ -170,7 +172,13 @@ export class GrpcServer implements ServerTransport {
     this.#server = server;
     capConnections(server, options, 'the gRPC server');
     const guards = new SessionGuards(limits.handshakeTimeoutMs, 'the gRPC server');
-    if (tls) this.#stopTlsWatch = tls.watch(server as Http2SecureServer);
+    if (tls) {
+      this.#stopTlsWatch = tls.watch(server as Http2SecureServer);
+      server.on('connection', (socket: Socket) => {
+        this.#sockets.add(socket);
+        socket.once('close', () => this.#sockets.delete(socket));
+      });
+    }
     server.on('session', (session: ServerHttp2Session) => this.#onSession(session, guards));
     server.on(
       'stream',
@@ -217,6 +225,8 @@ export class GrpcServer implements ServerTransport {
     const reason = new StatusError(Status.UNAVAILABLE, 'the server is shutting down');
     for (const call of [...this.#calls]) call.cancel(reason);
     for (const session of this.#sessions.keys()) session.destroy();
+    // Else server.close() waits for a handshake that may never end (tlsHandshakeTimeoutMs).
+    for (const socket of this.#sockets) socket.destroy();
   }
 
   #onSession(session: ServerHttp2Session, guards: SessionGuards): void {
