@@ -20,12 +20,15 @@ export interface HubChildSpec {
 export type HubChildCommand =
   | { cmd: 'fill'; topic: string; count: number; payloadBytes: number }
   | { cmd: 'memory' }
+  | { cmd: 'cpu' }
   | { cmd: 'stop' };
 
 export type HubChildReport =
   | { type: 'ready'; url: string; brokerKind: string; node: string }
   | { type: 'filled'; count: number; fillMs: number; openMs: number }
   | { type: 'memory'; sample: MemorySample }
+  /** CPU time the hub process has used so far (user + system), for CPU per message. */
+  | { type: 'cpu'; micros: number }
   | { type: 'error'; message: string };
 
 /** Where the hub keeps its broker: `<dataDir>/broker`, as HubServer does (src/hub/server.ts). */
@@ -108,7 +111,10 @@ async function main(): Promise<void> {
     const command = message as HubChildCommand;
     if (command.cmd === 'fill') answer(() => fill(hub, spec.dataDir, command));
     else if (command.cmd === 'memory') answer(async () => ({ type: 'memory', sample: await memorySample() }));
-    else if (command.cmd === 'stop') void hub.close().finally(() => process.exit(0));
+    else if (command.cmd === 'cpu') {
+      const used = process.cpuUsage();
+      answer(async () => ({ type: 'cpu', micros: used.user + used.system }));
+    } else if (command.cmd === 'stop') void hub.close().finally(() => process.exit(0));
   });
   await reportToParent({
     type: 'ready',
