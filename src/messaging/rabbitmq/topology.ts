@@ -22,16 +22,14 @@ const MAX_NAME_BYTES = 255;
 
 /** Delays are rounded up to 1, 1.5, 2, 3, 4, 5, 6 or 8 × 10^n ms, to bound the delay queues. */
 const STEPS = [10, 15, 20, 30, 40, 50, 60, 80];
-/** The longest delay, about 24.8 days (a longer nack waits this long). */
-export const MAX_DELAY_MS = MAX_TIMER_MS;
 
-/** The delay queue's TTL for a wait of at least `ms`. */
+/** The delay queue's TTL for a wait of at least `ms` (at most a timer's longest delay, about 24.8 days). */
 export function delayBucket(ms: number): number {
-  if (ms >= MAX_DELAY_MS) return MAX_DELAY_MS;
+  if (ms >= MAX_TIMER_MS) return MAX_TIMER_MS;
   for (let scale = 1; ; scale *= 10) {
     for (const step of STEPS) {
       const bucket = step * scale;
-      if (bucket >= ms) return Math.min(bucket, MAX_DELAY_MS);
+      if (bucket >= ms) return Math.min(bucket, MAX_TIMER_MS);
     }
   }
 }
